@@ -1,0 +1,95 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Session is one login. Every access and refresh token belongs to exactly
+// one session; its ID is the tokens' sid claim.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time // when the newest refresh token expires
+	RevokedAt  time.Time // zero while the session lives
+	UserAgent  string
+	IP         string
+}
+
+// Active reports whether the session is neither revoked nor expired at now.
+func (s *Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// Revocation records that a session was revoked. Its access tokens are
+// refused until Until, the latest expiry any of them can have; after that
+// the record is no longer needed by anyone.
+type Revocation struct {
+	Seq       int64 // store-assigned, increasing; the cursor of the feed
+	SessionID string
+	Until     time.Time
+	RevokedAt time.Time
+}
+
+// RevokeScope selects which sessions of a user RevokeSessions revokes.
+type RevokeScope int
+
+const (
+	// RevokeOne revokes only the named session.
+	RevokeOne RevokeScope = iota
+	// RevokeOthers revokes every session of the user but the named one.
+	RevokeOthers
+	// RevokeAll revokes every session of the user.
+	RevokeAll
+)
+
+// RefreshResult tells what RotateRefresh found.
+type RefreshResult int
+
+const (
+	// RefreshRotated means the token was current and has been replaced.
+	RefreshRotated RefreshResult = iota
+	// RefreshUnknown means no such token was ever issued, or its session
+	// has ended (revoked, expired or deleted).
+	RefreshUnknown
+	// RefreshReplayed means the token had already been rotated: its session
+	// has now been revoked.
+	RefreshReplayed
+)
+
+// SessionStore keeps sessions, their refresh tokens (as hashes only) and the
+// feed of revocations.
+type SessionStore interface {
+	// CreateSession inserts s and its first refresh token hash, which
+	// expires at s.ExpiresAt.
+	CreateSession(ctx context.Context, s *Session, refreshHash []byte) error
+	// SessionByID returns ENOTFOUND when there is no such session.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// ListSessions returns the user's sessions that are active at now,
+	// newest first.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// RotateRefresh replaces the refresh token whose hash is oldHash with
+	// newHash, in one transaction, and extends the session to expiresAt.
+	// At most one of any number of concurrent calls with the same oldHash
+	// rotates. A token that was already rotated revokes its session
+	// (RefreshReplayed, with the revocation); an unknown or expired token, or
+	// one whose session has ended, gives RefreshUnknown.
+	RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, until time.Time) (RefreshResult, *Session, []Revocation, error)
+	// RevokeSessions revokes sessions of userID by scope relative to
+	// sessionID, records a Revocation lasting until `until` for each, and
+	// returns them. Sessions already ended are left alone. With RevokeOne and
+	// a session that is not the user's, it returns ENOTFOUND.
+	RevokeSessions(ctx context.Context, userID, sessionID string, scope RevokeScope, now, until time.Time) ([]Revocation, error)
+	// Revocations returns the revocations with Seq > after or RevokedAt >=
+	// since (so that a late commit with a smaller Seq is not missed) whose
+	// Until is after now, in Seq order.
+	Revocations(ctx context.Context, after int64, since, now time.Time) ([]Revocation, error)
+	// IsRevoked reports whether the session has been revoked or does not
+	// exist; it is the strict mode's per-request check.
+	IsRevoked(ctx context.Context, sessionID string) (bool, error)
+	// DeleteExpired removes sessions, refresh tokens and revocations that
+	// ended before now and returns how many rows went.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
