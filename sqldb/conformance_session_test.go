@@ -1,0 +1,200 @@
+package sqldb_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/sqldb"
+)
+
+func sameSession(t *testing.T, got, want *gatehouse.Session) {
+	t.Helper()
+	if got.ID != want.ID || got.UserID != want.UserID || got.UserAgent != want.UserAgent || got.IP != want.IP ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastUsedAt.Equal(want.LastUsedAt) ||
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.RevokedAt.Equal(want.RevokedAt) {
+		t.Fatalf("session = %+v, want %+v", got, want)
+	}
+}
+
+func sessionIDs(sessions []*gatehouse.Session) []string {
+	var ids []string
+	for _, s := range sessions {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+func testCreateSession(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	u := createUser(t, db, "alice")
+	s := &gatehouse.Session{UserID: u.ID, ExpiresAt: t0.Add(time.Hour),
+		UserAgent: strings.Repeat("é", 300), IP: "2001:db8::1"}
+	if err := db.CreateSession(ctx, s, newHash()); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if s.ID == "" || s.CreatedAt.IsZero() || !s.LastUsedAt.Equal(s.CreatedAt) {
+		t.Fatalf("CreateSession did not fill in ID and times: %+v", s)
+	}
+	if len(s.UserAgent) != 512 || !utf8.ValidString(s.UserAgent) {
+		t.Fatalf("user agent is %d bytes (valid UTF-8: %v), want 512", len(s.UserAgent), utf8.ValidString(s.UserAgent))
+	}
+	got, err := db.SessionByID(ctx, s.ID)
+	if err != nil {
+		t.Fatalf("SessionByID: %v", err)
+	}
+	sameSession(t, got, s)
+
+	odd := &gatehouse.Session{UserID: u.ID, ExpiresAt: t0.Add(time.Hour), UserAgent: "a\x00b\xffc"}
+	if err := db.CreateSession(ctx, odd, newHash()); err != nil {
+		t.Fatalf("CreateSession with NUL and invalid UTF-8: %v", err)
+	}
+	if got, err := db.SessionByID(ctx, odd.ID); err != nil || got.UserAgent != "ab\uFFFDc" {
+		t.Fatalf("stored user agent = %q, %v", got.UserAgent, err)
+	}
+
+	err = db.CreateSession(ctx, &gatehouse.Session{UserID: "no-such-user", ExpiresAt: t0.Add(time.Hour)}, newHash())
+	wantCode(t, err, gatehouse.ENOTFOUND)
+	for _, id := range []string{"nope", "\xff", "a\x00", s.ID + " "} {
+		_, err = db.SessionByID(ctx, id)
+		wantCode(t, err, gatehouse.ENOTFOUND)
+	}
+}
+
+func testListSessions(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	a := createUser(t, db, "alice")
+	b := createUser(t, db, "bob")
+	s1, _ := createSession(t, db, a.ID, t0.Add(-3*time.Hour), t0.Add(time.Hour))
+	s3, _ := createSession(t, db, a.ID, t0.Add(-1*time.Hour), t0.Add(time.Hour))
+	s2, _ := createSession(t, db, a.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour))
+	createSession(t, db, a.ID, t0.Add(-3*time.Hour), t0) // expires at t0: ended
+	revoked, _ := createSession(t, db, a.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if _, err := db.RevokeSessions(ctx, a.ID, revoked.ID, gatehouse.RevokeOne, t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	createSession(t, db, b.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+
+	got, err := db.ListSessions(ctx, a.ID, t0)
+	if err != nil {
+		t.Fatalf("ListSessions: %v", err)
+	}
+	if ids, want := sessionIDs(got), []string{s3.ID, s2.ID, s1.ID}; strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("ListSessions = %v, want %v (active, newest first)", ids, want)
+	}
+	sameSession(t, got[0], s3)
+	if got, err := db.ListSessions(ctx, "nobody", t0); err != nil || len(got) != 0 {
+		t.Fatalf("ListSessions(unknown user) = %v, %v", got, err)
+	}
+}
+
+func testIsRevoked(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	u := createUser(t, db, "alice")
+	live, _ := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	expired, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(-time.Hour))
+	gone, _ := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if _, err := db.RevokeSessions(ctx, u.ID, gone.ID, gatehouse.RevokeOne, t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{live.ID, false}, {expired.ID, false}, {gone.ID, true}, {"unknown", true}, {"\xff", true}} {
+		if got, err := db.IsRevoked(ctx, tc.id); err != nil || got != tc.want {
+			t.Errorf("IsRevoked(%q) = %v, %v; want %v", tc.id, got, err, tc.want)
+		}
+	}
+}
+
+func testRotateRefresh(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	u := createUser(t, db, "alice")
+	s, h0 := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	h1, h2 := newHash(), newHash()
+	exp1, exp2 := t0.Add(30*24*time.Hour), t0.Add(31*24*time.Hour)
+	res, got, revs, err := db.RotateRefresh(ctx, h0, h1, t0, exp1, t0.Add(time.Minute))
+	if err != nil || res != gatehouse.RefreshRotated || len(revs) != 0 {
+		t.Fatalf("RotateRefresh = %v, %v, %v; want RefreshRotated", res, revs, err)
+	}
+	want := *s
+	want.LastUsedAt, want.ExpiresAt = t0, exp1
+	sameSession(t, got, &want)
+	stored, err := db.SessionByID(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSession(t, stored, &want)
+	t1 := t0.Add(time.Minute)
+	if res, got, _, err := db.RotateRefresh(ctx, h1, h2, t1, exp2, t1); err != nil || res != gatehouse.RefreshRotated ||
+		!got.ExpiresAt.Equal(exp2) || !got.LastUsedAt.Equal(t1) {
+		t.Fatalf("second rotation = %v, %+v, %v", res, got, err)
+	}
+}
+
+func testRotateRefreshReplay(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	u := createUser(t, db, "alice")
+	s, h0 := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	h1 := newHash()
+	if res, _, _, err := db.RotateRefresh(ctx, h0, h1, t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshRotated {
+		t.Fatalf("RotateRefresh = %v, %v", res, err)
+	}
+	t1, until := t0.Add(time.Second), t0.Add(15*time.Minute)
+	res, got, revs, err := db.RotateRefresh(ctx, h0, newHash(), t1, t1.Add(time.Hour), until)
+	if err != nil || res != gatehouse.RefreshReplayed || got != nil {
+		t.Fatalf("replay = %v, %v, %v; want RefreshReplayed", res, got, err)
+	}
+	wantRevocations(t, revs, until, t1, s.ID)
+	if stored, err := db.SessionByID(ctx, s.ID); err != nil || !stored.RevokedAt.Equal(t1) {
+		t.Fatalf("session after replay: %+v, %v; want revoked at %v", stored, err, t1)
+	}
+	if r, err := db.IsRevoked(ctx, s.ID); err != nil || !r {
+		t.Fatalf("IsRevoked after replay = %v, %v", r, err)
+	}
+	for name, h := range map[string][]byte{"the new token": h1, "the replayed token again": h0} {
+		res, _, revs, err := db.RotateRefresh(ctx, h, newHash(), t1, t1.Add(time.Hour), until)
+		if err != nil || res != gatehouse.RefreshUnknown || len(revs) != 0 {
+			t.Fatalf("%s after replay = %v, %v, %v; want RefreshUnknown", name, res, revs, err)
+		}
+	}
+	feed, err := db.Revocations(ctx, 0, time.Time{}, t1)
+	if err != nil || len(feed) != 1 || feed[0] != revs[0] {
+		t.Fatalf("Revocations = %+v, %v; want only %+v", feed, err, revs[0])
+	}
+}
+
+func testRotateRefreshUnknown(t *testing.T, db *sqldb.DB) {
+	ctx, t0 := t.Context(), now()
+	u := createUser(t, db, "alice")
+	_, hExp := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	revoked, hRev := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if _, err := db.RevokeSessions(ctx, u.ID, revoked.ID, gatehouse.RevokeOne, t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		hash []byte
+		now  time.Time
+	}{
+		{"never issued", newHash(), t0},
+		{"not a hash", []byte("short"), t0},
+		{"expired", hExp, t0.Add(time.Hour)},
+		{"session revoked", hRev, t0},
+	} {
+		res, s, revs, err := db.RotateRefresh(ctx, tc.hash, newHash(), tc.now, tc.now.Add(time.Hour), tc.now)
+		if err != nil || res != gatehouse.RefreshUnknown || s != nil || revs != nil {
+			t.Errorf("%s: RotateRefresh = %v, %v, %v, %v; want RefreshUnknown", tc.name, res, s, revs, err)
+		}
+	}
+	// RefreshUnknown changed nothing: the token that had expired only at
+	// the later time still rotates now.
+	if res, _, _, err := db.RotateRefresh(ctx, hExp, newHash(), t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshRotated {
+		t.Fatalf("RotateRefresh = %v, %v; want RefreshRotated", res, err)
+	}
+	if _, _, _, err := db.RotateRefresh(ctx, newHash(), []byte("short"), t0, t0, t0); err == nil {
+		t.Fatal("RotateRefresh to a 5-byte hash: no error")
+	}
+}

@@ -1,0 +1,138 @@
+package sqldb_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/sqldb"
+)
+
+// TestClosedPortIsUnavailable needs no server: nothing listens on port 1.
+func TestClosedPortIsUnavailable(t *testing.T) {
+	for _, url := range []string{
+		"postgres://postgres@127.0.0.1:1/gatehouse?sslmode=disable",
+		"mysql://root@127.0.0.1:1/gatehouse",
+	} {
+		t.Run(url[:5], func(t *testing.T) {
+			db, err := sqldb.Open(t.Context(), url, sqldb.Options{})
+			if err != nil {
+				t.Fatalf("Open: %v (a server that is down is reported by Ping, not Open)", err)
+			}
+			defer db.Close()
+			wantCode(t, db.Ping(t.Context()), gatehouse.EUNAVAILABLE)
+			_, err = db.UserByUsername(t.Context(), "alice")
+			wantCode(t, err, gatehouse.EUNAVAILABLE)
+			if msg := gatehouse.ErrorMessage(err); msg != "store unavailable" {
+				t.Fatalf("client message = %q", msg)
+			}
+			err = db.CreateUser(t.Context(), &gatehouse.User{Username: "alice", PasswordHash: "h"})
+			wantCode(t, err, gatehouse.EUNAVAILABLE)
+			wantCode(t, db.Migrate(t.Context()), gatehouse.EUNAVAILABLE)
+		})
+	}
+}
+
+// TestReconnect kills every server connection of the store: the pool must
+// drop them and connect again, and any failure in between must be
+// EUNAVAILABLE, never internal.
+func TestReconnect(t *testing.T) {
+	for _, tc := range []struct{ env, kill string }{
+		{postgresEnv, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`},
+		{mysqlEnv, ""},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			dsn := testenv.DSN(t, tc.env)
+			url := freshServer(t, dsn)
+			db := openStore(t, url)
+			createUser(t, db, "alice")
+			killer := openDB(t, url)
+			if tc.kill != "" {
+				if _, err := sqldb.QueryIntForTest(t.Context(), killer, tc.kill); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				killMySQLConnections(t, killer)
+			}
+			ok := false
+			for range 20 {
+				_, err := db.UserByUsername(t.Context(), "alice")
+				if err == nil {
+					ok = true
+					break
+				}
+				wantCode(t, err, gatehouse.EUNAVAILABLE)
+			}
+			if !ok {
+				t.Fatal("the store did not reconnect")
+			}
+		})
+	}
+}
+
+func killMySQLConnections(t *testing.T, killer *sqldb.DB) {
+	t.Helper()
+	for {
+		id, err := sqldb.QueryIntForTest(t.Context(), killer, `SELECT COALESCE(MIN(id), 0)
+			FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == 0 {
+			return
+		}
+		if err := sqldb.ExecForTest(t.Context(), killer, "KILL "+strconv.FormatInt(id, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// childEnv names the SQLite file that the child process of
+// TestSQLiteCommitSurvivesKill writes to.
+const childEnv = "SQLDB_TEST_KILL_CHILD_DB"
+
+// TestSQLiteCommitSurvivesKill commits a user in a child process, kills the
+// child with SIGKILL as soon as CreateUser has returned, and finds the user
+// in the file: an acknowledged registration survives a crash.
+func TestSQLiteCommitSurvivesKill(t *testing.T) {
+	if path := os.Getenv(childEnv); path != "" {
+		db := openStore(t, "sqlite:"+path)
+		createUser(t, db, "survivor")
+		os.Stdout.WriteString("committed\n")
+		time.Sleep(time.Minute) // until killed
+		return
+	}
+	path := filepath.Join(t.TempDir(), "kill.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteCommitSurvivesKill$")
+	cmd.Env = append(os.Environ(), childEnv+"="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	committed := false
+	for sc := bufio.NewScanner(out); !committed && sc.Scan(); {
+		committed = sc.Text() == "committed"
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !committed {
+		t.Fatal("the child process did not commit")
+	}
+	db := openStore(t, "sqlite:"+path)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := db.UserByUsername(ctx, "survivor"); err != nil {
+		t.Fatalf("user committed before SIGKILL: %v", err)
+	}
+}
