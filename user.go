@@ -28,7 +28,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces a user's hash. ENOTFOUND when there is no such user.
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
-	// DeleteUser removes the user and revokes all of their sessions in the
-	// same transaction. ENOTFOUND when there is no such user.
-	DeleteUser(ctx context.Context, id string, now time.Time) ([]Revocation, error)
+	// DeleteUser removes the user and revokes all of their active sessions
+	// (Revocations lasting until `until`) in the same transaction.
+	// ENOTFOUND when there is no such user.
+	DeleteUser(ctx context.Context, id string, now, until time.Time) ([]Revocation, error)
 }

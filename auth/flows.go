@@ -1,0 +1,177 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// TokenPair is what a login or a refresh returns.
+type TokenPair struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	User         *gatehouse.User
+	Session      *gatehouse.Session
+}
+
+// Client describes where a request came from; it is kept on the session.
+type Client struct {
+	UserAgent string
+	IP        string
+}
+
+var errCredentials = gatehouse.Errorf(gatehouse.ECREDENTIALS, "invalid username or password")
+
+// Register creates an account.
+func (s *Service) Register(ctx context.Context, username, password string) (*gatehouse.User, error) {
+	if err := ValidateUsername(username); err != nil {
+		return nil, err
+	}
+	password = NormalizePassword(password)
+	if err := ValidatePassword(password, username); err != nil {
+		return nil, err
+	}
+	h, err := s.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	u := &gatehouse.User{ID: gatehouse.NewID(now), Username: username, PasswordHash: h, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Login checks a username and password and opens a session.
+func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+	password = NormalizePassword(password)
+	if !plausibleCredentials(username, password) {
+		return nil, errCredentials
+	}
+	u, err := s.store.UserByUsername(ctx, username)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		// Same work as a wrong password: timing must not tell.
+		_, _, _ = s.verify(ctx, s.dummyHash, password)
+		return nil, errCredentials
+	} else if err != nil {
+		return nil, err
+	}
+	ok, upgrade, err := s.verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errCredentials
+	}
+	if upgrade {
+		s.upgradeHash(ctx, u, password)
+	}
+	return s.openSession(ctx, u, c)
+}
+
+// upgradeHash rehashes a password whose stored hash is of an older scheme
+// or cost. A failure is logged, not returned: the login itself succeeded.
+func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password string) {
+	h, err := s.hash(ctx, password)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, h, s.now().UTC())
+	}
+	if err != nil {
+		s.log.Warn("password hash upgrade failed", "user", u.ID, "err", err)
+	}
+}
+
+func (s *Service) openSession(ctx context.Context, u *gatehouse.User, c Client) (*TokenPair, error) {
+	now := s.now().UTC()
+	refresh, hash := newRefreshToken()
+	sess := &gatehouse.Session{
+		ID: gatehouse.NewID(now), UserID: u.ID,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL),
+		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+	}
+	if err := s.store.CreateSession(ctx, sess, hash); err != nil {
+		return nil, err
+	}
+	return s.pair(u, sess, refresh)
+}
+
+func (s *Service) pair(u *gatehouse.User, sess *gatehouse.Session, refresh string) (*TokenPair, error) {
+	at, _, err := s.tokens.Issue(u.ID, sess.ID, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: at, ExpiresIn: s.tokens.TTL(), RefreshToken: refresh, User: u, Session: sess}, nil
+}
+
+// refreshPrefix marks gatehouse refresh tokens, so that secret scanners can
+// recognise a leaked one and a refresh token is never mistaken for a JWT.
+const refreshPrefix = "ghr_"
+
+// newRefreshToken returns a refresh token of 256 random bits and the hash
+// that is stored in its place. SHA-256 suffices: the token has full
+// entropy, so a slow hash would add cost and no security.
+func newRefreshToken() (token string, hash []byte) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	token = refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashRefresh(token)
+}
+
+func hashRefresh(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+var errRefresh = gatehouse.Errorf(gatehouse.EINVALIDREFRESH, "refresh token is invalid, expired or revoked")
+
+// Refresh rotates a refresh token: it returns a new pair and the presented
+// token stops working. Presenting a token that was already rotated revokes
+// its whole session, since one of its holders is not the rightful one.
+func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*TokenPair, error) {
+	if !strings.HasPrefix(refresh, refreshPrefix) || len(refresh) != len(refreshPrefix)+43 {
+		return nil, errRefresh
+	}
+	now := s.now().UTC()
+	next, nextHash := newRefreshToken()
+	res, sess, revs, err := s.store.RotateRefresh(ctx, hashRefresh(refresh), nextHash, now, now.Add(s.refreshTTL), s.revocationUntil(now))
+	if err != nil {
+		return nil, err
+	}
+	switch res {
+	case gatehouse.RefreshReplayed:
+		s.revoked.Add(now, revs...)
+		for _, rv := range revs {
+			s.log.Warn("refresh token replayed: session revoked", "session", rv.SessionID)
+		}
+		return nil, errRefresh
+	case gatehouse.RefreshUnknown:
+		return nil, errRefresh
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, errRefresh
+	} else if err != nil {
+		return nil, err
+	}
+	return s.pair(u, sess, next)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

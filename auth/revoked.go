@@ -1,0 +1,106 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Revoked is the in-memory set of revoked sessions whose access tokens
+// could still be unexpired. The authenticated path asks it on every
+// request, so a lookup is one atomic load and one map read: the map is
+// copied on write, and writes (revocations) are rare.
+//
+// It holds only sessions revoked within the last access-token lifetime, so
+// it stays small. This instance adds its own revocations at once (Add);
+// revocations made by other instances sharing the store arrive through
+// Sync, which follows the store's revocation feed.
+type Revoked struct {
+	m  atomic.Pointer[map[string]time.Time]
+	mu sync.Mutex // serialises writers
+
+	cursor int64     // highest Seq seen; guarded by mu
+	synced time.Time // time of the last successful Sync; guarded by mu
+}
+
+// NewRevoked returns an empty set.
+func NewRevoked() *Revoked {
+	r := &Revoked{}
+	m := map[string]time.Time{}
+	r.m.Store(&m)
+	return r
+}
+
+// Has reports whether session sid was revoked and its tokens could still
+// be alive at now.
+func (r *Revoked) Has(sid string, now time.Time) bool {
+	until, ok := (*r.m.Load())[sid]
+	return ok && now.Before(until)
+}
+
+// Len returns how many sessions the set holds.
+func (r *Revoked) Len() int { return len(*r.m.Load()) }
+
+// Add records revocations. Entries whose Until has passed at now are
+// dropped, so the set cleans itself on every write.
+func (r *Revoked) Add(now time.Time, revs ...gatehouse.Revocation) {
+	if len(revs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addLocked(now, revs)
+}
+
+func (r *Revoked) addLocked(now time.Time, revs []gatehouse.Revocation) {
+	old := *r.m.Load()
+	m := make(map[string]time.Time, len(old)+len(revs))
+	for sid, until := range old {
+		if now.Before(until) {
+			m[sid] = until
+		}
+	}
+	for _, rv := range revs {
+		if rv.Until.After(m[rv.SessionID]) {
+			m[rv.SessionID] = rv.Until
+		}
+		r.cursor = max(r.cursor, rv.Seq)
+	}
+	r.m.Store(&m)
+}
+
+// lateCommit is how far back Sync re-reads revocations by time as well as
+// by cursor: a transaction that took its Seq earlier but committed after a
+// later one would otherwise be skipped by the cursor.
+const lateCommit = 10 * time.Second
+
+// Sync reads the revocations the store has recorded since the last Sync
+// (all live ones on the first call) and adds them.
+func (r *Revoked) Sync(ctx context.Context, store gatehouse.SessionStore, now time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	since := time.Time{}
+	if !r.synced.IsZero() {
+		since = r.synced.Add(-lateCommit)
+	}
+	revs, err := store.Revocations(ctx, r.cursor, since, now)
+	if err != nil {
+		return err
+	}
+	var fresh []gatehouse.Revocation
+	cur := *r.m.Load()
+	for _, rv := range revs {
+		if until, ok := cur[rv.SessionID]; !ok || rv.Until.After(until) {
+			fresh = append(fresh, rv)
+		}
+		r.cursor = max(r.cursor, rv.Seq)
+	}
+	if len(fresh) > 0 {
+		r.addLocked(now, fresh)
+	}
+	r.synced = now
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package auth holds gatehouse's rules, written once: registration, login,
+// refresh-token rotation, logout and revocation, authentication of access
+// tokens and password hashing. It speaks only the root package's
+// vocabulary; the store and the token format are handed to it.
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Service carries out the auth flows. Create it with New.
+type Service struct {
+	store      gatehouse.Store
+	tokens     *token.Tokens
+	hasher     *Hasher
+	pool       *Pool
+	revoked    *Revoked
+	users      *userCache
+	refreshTTL time.Duration
+	strict     bool
+	now        func() time.Time
+	log        *slog.Logger
+
+	// dummyHash is verified against when the username is unknown, so that
+	// an unknown user costs the same hash as a wrong password and timing
+	// does not reveal whether the account exists.
+	dummyHash string
+}
+
+// Config holds the Service's settings.
+type Config struct {
+	Store      gatehouse.Store
+	Tokens     *token.Tokens
+	Hasher     *Hasher
+	Pool       *Pool            // nil: one slot per CPU, 5 s queue
+	RefreshTTL time.Duration    // refresh-token (and session) lifetime
+	Strict     bool             // ask the store on every Authenticate
+	Now        func() time.Time // nil: time.Now
+	Logger     *slog.Logger     // nil: slog.Default()
+}
+
+// New returns a Service. It hashes once, to make the dummy hash.
+func New(cfg Config) (*Service, error) {
+	s := &Service{
+		store:      cfg.Store,
+		tokens:     cfg.Tokens,
+		hasher:     cfg.Hasher,
+		pool:       cfg.Pool,
+		revoked:    NewRevoked(),
+		users:      newUserCache(100_000),
+		refreshTTL: cfg.RefreshTTL,
+		strict:     cfg.Strict,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.pool == nil {
+		s.pool = NewPool(defaultPoolSize(), 5*time.Second)
+	}
+	h, err := s.hasher.Hash("gatehouse dummy password, never matches")
+	if err != nil {
+		return nil, err
+	}
+	s.dummyHash = h
+	return s, nil
+}
+
+// Revoked returns the service's revocation set.
+func (s *Service) Revoked() *Revoked { return s.revoked }
+
+// Pool returns the service's hashing pool.
+func (s *Service) Pool() *Pool { return s.pool }
+
+// Tokens returns the service's token issuer.
+func (s *Service) Tokens() *token.Tokens { return s.tokens }
+
+// Store returns the service's store.
+func (s *Service) Store() gatehouse.Store { return s.store }
+
+// SyncRevocations pulls revocations made by other instances into the set.
+func (s *Service) SyncRevocations(ctx context.Context) error {
+	return s.revoked.Sync(ctx, s.store, s.now())
+}
+
+// FollowRevocations calls SyncRevocations every interval until ctx ends.
+func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("revocation sync failed", "err", err)
+			}
+		}
+	}
+}
+
+// hash runs the configured hash on the pool.
+func (s *Service) hash(ctx context.Context, password string) (h string, err error) {
+	if perr := s.pool.Do(ctx, func() { h, err = s.hasher.Hash(password) }); perr != nil {
+		return "", perr
+	}
+	return h, err
+}
+
+// verify checks a password against a stored hash on the pool.
+func (s *Service) verify(ctx context.Context, encoded, password string) (ok, upgrade bool, err error) {
+	if perr := s.pool.Do(ctx, func() { ok, upgrade, err = s.hasher.Verify(encoded, password) }); perr != nil {
+		return false, false, perr
+	}
+	return ok, upgrade, err
+}
+
+// revocationUntil is how long a revocation made at now must be remembered:
+// until the last access token of the session could expire, with a margin
+// for clock skew between instances.
+func (s *Service) revocationUntil(now time.Time) time.Time {
+	return now.Add(s.tokens.TTL() + time.Minute)
+}

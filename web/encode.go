@@ -1,0 +1,122 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// MaxBody is the largest request body accepted (API.md: 64 KiB).
+const MaxBody = 64 << 10
+
+// decode reads a JSON request body into v strictly: application/json only,
+// at most MaxBody bytes, valid UTF-8, no unknown fields, nothing after the
+// object. With optional set, an empty body leaves v as it is.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	if optional && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return gatehouse.Errorf(gatehouse.ETOOLARGE, "request body is larger than %d bytes", MaxBody)
+	} else if err != nil {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body could not be read")
+	}
+	if optional && len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	return unmarshalStrict(data, v)
+}
+
+// unmarshalStrict decodes one JSON object from data into v and refuses
+// anything lenient encoding/json would let through.
+func unmarshalStrict(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body is not valid UTF-8")
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "%s", jsonErrorMessage(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonErrorMessage turns a decoding error into a message for the client
+// without echoing the input back.
+func jsonErrorMessage(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return "field " + strconv.Quote(typeErr.Field) + " has the wrong type"
+	case errors.As(err, &syntaxErr):
+		return "request body is not valid JSON (at byte " + strconv.FormatInt(syntaxErr.Offset, 10) + ")"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "request body is truncated JSON"
+	}
+	if msg := err.Error(); len(msg) > 20 && msg[:20] == "json: unknown field " {
+		return "unknown field " + msg[20:]
+	}
+	return "request body is not a valid JSON object of the expected shape"
+}
+
+func checkJSONType(ct string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return gatehouse.Errorf(gatehouse.EMEDIATYPE, "request body must be application/json")
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return gatehouse.Errorf(gatehouse.EMEDIATYPE, "request body must be application/json in UTF-8")
+		}
+	}
+	return nil
+}
+
+// encode writes v as JSON with the given status.
+func encode(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own response types reach here
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// required returns EMALFORMED naming the first missing field.
+func required(fields ...namedField) error {
+	for _, f := range fields {
+		if f.v == nil {
+			return gatehouse.Errorf(gatehouse.EMALFORMED, "field %q is required", f.name)
+		}
+	}
+	return nil
+}
+
+type namedField struct {
+	name string
+	v    *string
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// codeStatus is the one map from error codes to HTTP statuses.
+var codeStatus = map[string]int{
+	gatehouse.EMALFORMED:        http.StatusBadRequest,
+	gatehouse.EMEDIATYPE:        http.StatusUnsupportedMediaType,
+	gatehouse.ETOOLARGE:         http.StatusRequestEntityTooLarge,
+	gatehouse.EINVALIDUSERNAME:  http.StatusUnprocessableEntity,
+	gatehouse.EWEAKPASSWORD:     http.StatusUnprocessableEntity,
+	gatehouse.EUSERNAMETAKEN:    http.StatusConflict,
+	gatehouse.ECREDENTIALS:      http.StatusUnauthorized,
+	gatehouse.EINVALIDTOKEN:     http.StatusUnauthorized,
+	gatehouse.EINVALIDREFRESH:   http.StatusUnauthorized,
+	gatehouse.ENOTFOUND:         http.StatusNotFound,
+	gatehouse.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
+	gatehouse.ETOOMANYREQUESTS:  http.StatusTooManyRequests,
+	gatehouse.EUNAVAILABLE:      http.StatusServiceUnavailable,
+	gatehouse.EINTERNAL:         http.StatusInternalServerError,
+}
+
+// codeTitle is the short, fixed summary of each code (RFC 9457 "title").
+var codeTitle = map[string]string{
+	gatehouse.EMALFORMED:        "Malformed request",
+	gatehouse.EMEDIATYPE:        "Unsupported media type",
+	gatehouse.ETOOLARGE:         "Payload too large",
+	gatehouse.EINVALIDUSERNAME:  "Invalid username",
+	gatehouse.EWEAKPASSWORD:     "Weak password",
+	gatehouse.EUSERNAMETAKEN:    "Username taken",
+	gatehouse.ECREDENTIALS:      "Invalid credentials",
+	gatehouse.EINVALIDTOKEN:     "Invalid token",
+	gatehouse.EINVALIDREFRESH:   "Invalid refresh token",
+	gatehouse.ENOTFOUND:         "Not found",
+	gatehouse.EMETHODNOTALLOWED: "Method not allowed",
+	gatehouse.ETOOMANYREQUESTS:  "Too many requests",
+	gatehouse.EUNAVAILABLE:      "Service unavailable",
+	gatehouse.EINTERNAL:         "Internal error",
+}
+
+// ProblemTypePrefix begins the "type" URI of every problem document; the
+// code completes it.
+const ProblemTypePrefix = "urn:gatehouse:problem:"
+
+// Problem is an RFC 9457 problem document with gatehouse's code.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// StatusOf returns the HTTP status for err's code.
+func StatusOf(err error) int {
+	if s, ok := codeStatus[gatehouse.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// retryAfter is how long, in seconds, a client told 429 or 503 should wait
+// when the error does not say.
+const retryAfter = 1
+
+// RetryAfterError is implemented by errors that know when to retry.
+type RetryAfterError interface {
+	RetryAfterSeconds() int
+}
+
+// writeError writes err as a problem document. Internal errors are logged
+// with their cause and shown only as "internal error".
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := gatehouse.ErrorCode(err)
+	status := StatusOf(err)
+	if code == gatehouse.EINTERNAL || code == gatehouse.EUNAVAILABLE {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	}
+	h := w.Header()
+	switch code {
+	case gatehouse.EINVALIDTOKEN:
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case gatehouse.ETOOMANYREQUESTS, gatehouse.EUNAVAILABLE:
+		secs := retryAfter
+		var ra RetryAfterError
+		if errors.As(err, &ra) {
+			secs = ra.RetryAfterSeconds()
+		}
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeProblem(w, status, code, gatehouse.ErrorMessage(err))
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	b, _ := json.Marshal(Problem{Type: ProblemTypePrefix + code, Title: codeTitle[code], Status: status, Detail: detail, Code: code})
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,145 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// noStore marks a response as never to be cached: API responses carry
+// tokens or a user's data.
+func noStore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a logged 500 with no detail, so that a
+// bug never shows a stack trace to the client.
+func (s *server) recoverPanics(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeProblem(w, http.StatusInternalServerError, gatehouse.EINTERNAL, "internal error")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated principal of a request.
+func PrincipalFrom(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>"
+// header (scheme case-insensitive). ok is false when the request has no
+// bearer credentials at all; a present but malformed one returns ok with
+// an empty token.
+func bearerToken(r *http.Request) (tok string, ok bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) == 0 {
+		return "", false
+	}
+	if len(vals) > 1 {
+		return "", true
+	}
+	scheme, rest, _ := strings.Cut(vals[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if !isB64Token(rest) {
+		return "", true
+	}
+	return rest, true
+}
+
+// isB64Token reports whether s is an RFC 6750 b64token.
+func isB64Token(s string) bool {
+	if s == "" {
+		return false
+	}
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+var errNoToken = gatehouse.Errorf(gatehouse.EINVALIDTOKEN, "a bearer access token is required")
+
+// authenticated lets a request through only with a valid, unrevoked access
+// token, and puts its principal in the request context.
+func (s *server) authenticated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearerToken(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeProblem(w, http.StatusUnauthorized, gatehouse.EINVALIDTOKEN, errNoToken.Message)
+			return
+		}
+		p, err := s.auth.Authenticate(r.Context(), tok)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe counts every request by route pattern and status.
+func (s *server) observe(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		s.metrics.observe(r.Pattern, sw.status, time.Since(start))
+	})
+}

@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// routes is the whole URL surface of gatehouse.
+func (s *server) routes(mux *http.ServeMux) {
+	api := func(method, path string, h http.Handler) {
+		mux.Handle(method+" "+path, noStore(h))
+		mux.Handle(path, s.methodNotAllowed(method))
+	}
+	api("POST", "/api/register", s.handleRegister())
+	api("POST", "/api/login", s.handleLogin())
+	api("POST", "/api/token/refresh", s.handleRefresh())
+	api("GET", "/api/main", s.authenticated(s.handleMain()))
+	api("GET", "/api/me", s.authenticated(s.handleMe()))
+	api("POST", "/api/logout", s.authenticated(s.handleLogout()))
+	api("GET", "/api/sessions", s.authenticated(s.handleSessions()))
+	mux.Handle("DELETE /api/sessions/{id}", noStore(s.authenticated(s.handleDeleteSession())))
+	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
+	api("POST", "/api/password", s.authenticated(s.handlePassword()))
+
+	api("GET", "/.well-known/jwks.json", s.handleJWKS())
+	api("GET", "/healthz", s.handleHealthz())
+	api("GET", "/readyz", s.handleReadyz())
+	api("GET", "/metrics", s.handleMetrics())
+
+	mux.Handle("/", s.notFound())
+}
+
+func (s *server) notFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, gatehouse.ENOTFOUND, "no such resource")
+	})
+}
+
+// methodNotAllowed answers a known path asked with the wrong method.
+// GET routes answer HEAD too (net/http does that), so Allow says so.
+func (s *server) methodNotAllowed(allow ...string) http.Handler {
+	for _, m := range allow {
+		if m == "GET" {
+			allow = append(allow, "HEAD")
+		}
+	}
+	v := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", v)
+		writeProblem(w, http.StatusMethodNotAllowed, gatehouse.EMETHODNOTALLOWED, r.Method+" is not allowed here")
+	})
+}
