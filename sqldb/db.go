@@ -142,6 +142,10 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes every connection of the pool.
 func (db *DB) Close() error { return db.sql.Close() }
 
+// SQL returns the underlying pool, for administration and tests (creating
+// a database, seeding). The store's own queries never need it.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
 // wrap gives err the name of the operation. An error that means the
 // database cannot be reached also gets the code EUNAVAILABLE; the driver's
 // error stays in the chain (%w) for the log, the client sees only "store

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/storetest"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/sqldb"
 )
@@ -51,7 +52,7 @@ func TestReconnect(t *testing.T) {
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			dsn := testenv.DSN(t, tc.env)
-			url := freshServer(t, dsn)
+			url := storetest.FreshServerURL(t, dsn)
 			db := openStore(t, url)
 			createUser(t, db, "alice")
 			killer := openDB(t, url)
