@@ -63,7 +63,9 @@ const (
 // feed of revocations.
 type SessionStore interface {
 	// CreateSession inserts s and its first refresh token hash, which
-	// expires at s.ExpiresAt.
+	// expires at s.ExpiresAt. ECREDENTIALS when the user is locked (read
+	// under a lock on the user, so that a login racing LockUser cannot
+	// leave a session behind).
 	CreateSession(ctx context.Context, s *Session, refreshHash []byte) error
 	// SessionByID returns ENOTFOUND when there is no such session.
 	SessionByID(ctx context.Context, id string) (*Session, error)

@@ -13,6 +13,7 @@ type User struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	LockedAt     time.Time // zero unless an administrator locked the account
 }
 
 // UserStore keeps users. Usernames are looked up without regard to case.
@@ -32,4 +33,13 @@ type UserStore interface {
 	// (Revocations lasting until `until`) in the same transaction.
 	// ENOTFOUND when there is no such user.
 	DeleteUser(ctx context.Context, id string, now, until time.Time) ([]Revocation, error)
+	// LockUser sets the user's LockedAt to now and revokes all of their
+	// active sessions (Revocations lasting until `until`) in the same
+	// transaction; CreateSession refuses a locked user from then on.
+	// Locking a locked user changes nothing. ENOTFOUND when there is no
+	// such user.
+	LockUser(ctx context.Context, id string, now, until time.Time) ([]Revocation, error)
+	// UnlockUser clears the user's LockedAt. ENOTFOUND when there is no
+	// such user.
+	UnlockUser(ctx context.Context, id string, now time.Time) error
 }

@@ -48,6 +48,11 @@ func testStore(t *testing.T, fresh func(t *testing.T) string) {
 		{"MixedConcurrentWrites", testMixedConcurrentWrites},
 		{"DeadlineIsUnavailable", testDeadlineIsUnavailable},
 		{"InternalErrorIsWrapped", testInternalErrorIsWrapped},
+		{"Audit", testAudit},
+		{"AuditHostileText", testAuditHostileText},
+		{"LockUser", testLockUser},
+		{"LockRacesLogin", testLockRacesLogin},
+		{"CountActiveSessions", testCountActiveSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -36,8 +36,9 @@ type DB struct {
 	d   *dialect
 	// writes, for SQLite, lets one write transaction of this process at a
 	// time in; nil for the other dialects.
-	writes chan struct{}
-	now    func() time.Time
+	writes  chan struct{}
+	now     func() time.Time
+	onError func(op, code string)
 }
 
 // Options tunes the connection pool. A zero field takes the dialect's
@@ -55,6 +56,12 @@ type Options struct {
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
+
+	// OnError, if set, is called with the operation's name and the code
+	// (EUNAVAILABLE or EINTERNAL) of every failure of the database itself;
+	// the expected answers (ENOTFOUND, EUSERNAMETAKEN…) are not failures.
+	// It feeds the store-errors metric; it must be quick.
+	OnError func(op, code string)
 }
 
 // Open parses url, configures the connection pool and returns the store.
@@ -100,7 +107,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	sdb.SetMaxOpenConns(opts.MaxOpenConns)
 	sdb.SetMaxIdleConns(opts.MaxIdleConns)
 	sdb.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	db := &DB{sql: sdb, d: newDialect(name), now: now}
+	db := &DB{sql: sdb, d: newDialect(name), now: now, onError: opts.OnError}
 	if db.d.serialWrites {
 		db.writes = make(chan struct{}, 1)
 	}
@@ -158,7 +165,15 @@ func (db *DB) wrap(ctx context.Context, op string, err error) error {
 	case errors.As(err, &e):
 		return err
 	case isUnavailable(err), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		db.failed(op, gatehouse.EUNAVAILABLE)
 		return fmt.Errorf("sqldb: %s: %w: %w", op, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store unavailable"), err)
 	}
+	db.failed(op, gatehouse.EINTERNAL)
 	return fmt.Errorf("sqldb: %s: %w", op, err)
+}
+
+func (db *DB) failed(op, code string) {
+	if db.onError != nil {
+		db.onError(op, code)
+	}
 }

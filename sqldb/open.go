@@ -40,7 +40,7 @@ func openSQLite(rest string, opts Options) (*sql.DB, Options, error) {
 		dsn += "&" + extra
 	}
 	if path == ":memory:" {
-		opts = Options{MaxOpenConns: 1, MaxIdleConns: 1}
+		opts = Options{MaxOpenConns: 1, MaxIdleConns: 1, OnError: opts.OnError}
 	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 8

@@ -48,7 +48,8 @@ func errSessionNotFound() error { return gatehouse.Errorf(gatehouse.ENOTFOUND, "
 // CreateSession inserts s and its first refresh token hash, which expires at
 // s.ExpiresAt. It sets a missing ID, CreatedAt (now) and LastUsedAt
 // (CreatedAt) on s, and cuts s.UserAgent to 512 and s.IP to 64 bytes (valid
-// UTF-8) as they are stored. ENOTFOUND when s.UserID names no user.
+// UTF-8) as they are stored. ENOTFOUND when s.UserID names no user,
+// ECREDENTIALS when the user is locked (see checkUnlocked).
 func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session, refreshHash []byte) error {
 	if len(refreshHash) != hashLen {
 		return fmt.Errorf("sqldb: create session: refresh hash has %d bytes, want %d", len(refreshHash), hashLen)
@@ -65,6 +66,9 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session, refreshHa
 	}
 	s.UserAgent, s.IP = clip(s.UserAgent, maxUserAgent), clip(s.IP, maxIP)
 	err := db.write(ctx, now, func(c *conn) error {
+		if err := c.checkUnlocked(ctx, s.UserID); err != nil {
+			return err
+		}
 		_, err := c.exec(ctx, `INSERT INTO sessions
 			(id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -137,3 +137,32 @@ func TestSQLiteCommitSurvivesKill(t *testing.T) {
 		t.Fatalf("user committed before SIGKILL: %v", err)
 	}
 }
+
+// TestOnError: a failure of the database itself reaches Options.OnError
+// with the operation and its code; an expected answer (not found) does not.
+func TestOnError(t *testing.T) {
+	var got []string
+	rec := func(op, code string) { got = append(got, op+":"+code) }
+	down, err := sqldb.Open(t.Context(), "postgres://postgres@127.0.0.1:1/gatehouse?sslmode=disable", sqldb.Options{OnError: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	_, _ = down.UserByUsername(t.Context(), "alice")
+	db, err := sqldb.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "g.db"), sqldb.Options{OnError: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = db.UserByUsername(t.Context(), "nobody")
+	k := &gatehouse.SigningKey{ID: "dup", Algorithm: "EdDSA", Private: []byte{1}}
+	_ = db.AddSigningKey(t.Context(), k)
+	_ = db.AddSigningKey(t.Context(), k)
+	want := []string{"user by username:unavailable", "add signing key:internal"}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("OnError calls = %q, want %q", got, want)
+	}
+}
