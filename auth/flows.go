@@ -28,8 +28,8 @@ type Client struct {
 
 var errCredentials = gatehouse.Errorf(gatehouse.ECREDENTIALS, "invalid username or password")
 
-// Register creates an account.
-func (s *Service) Register(ctx context.Context, username, password string) (*gatehouse.User, error) {
+// register creates an account (Register reports it).
+func (s *Service) register(ctx context.Context, username, password string) (*gatehouse.User, error) {
 	if err := ValidateUsername(username); err != nil {
 		return nil, err
 	}
@@ -49,17 +49,19 @@ func (s *Service) Register(ctx context.Context, username, password string) (*gat
 	return u, nil
 }
 
-// Login checks a username and password and opens a session.
-func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+// login checks a username and password and opens a session (Login
+// reports it). A locked account answers like a wrong password, after the
+// same hash, so that neither the answer nor its timing tells it apart.
+func (s *Service) login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
 	password = NormalizePassword(password)
 	if !plausibleCredentials(username, password) {
-		return nil, errCredentials
+		return nil, &loginFailure{reason: ReasonUnknownUser}
 	}
 	u, err := s.store.UserByUsername(ctx, username)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		// Same work as a wrong password: timing must not tell.
 		_, _, _ = s.verify(ctx, s.dummyHash, password)
-		return nil, errCredentials
+		return nil, &loginFailure{reason: ReasonUnknownUser}
 	} else if err != nil {
 		return nil, err
 	}
@@ -67,12 +69,18 @@ func (s *Service) Login(ctx context.Context, username, password string, c Client
 	if err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, errCredentials
+		return nil, &loginFailure{reason: ReasonWrongPassword, user: u}
+	} else if !u.LockedAt.IsZero() {
+		return nil, &loginFailure{reason: ReasonLocked, user: u}
 	}
 	if upgrade {
 		s.upgradeHash(ctx, u, password)
 	}
-	return s.openSession(ctx, u, c)
+	pair, err := s.openSession(ctx, u, c)
+	if gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS {
+		return nil, &loginFailure{reason: ReasonLocked, user: u} // locked while we hashed
+	}
+	return pair, err
 }
 
 // upgradeHash rehashes a password whose stored hash is of an older scheme
@@ -83,7 +91,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password s
 		err = s.store.SetPasswordHash(ctx, u.ID, h, s.now().UTC())
 	}
 	if err != nil {
-		s.log.Warn("password hash upgrade failed", "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "password hash upgrade failed", "user", u.ID, "err", err)
 	}
 }
 
@@ -132,10 +140,11 @@ func hashRefresh(token string) []byte {
 
 var errRefresh = gatehouse.Errorf(gatehouse.EINVALIDREFRESH, "refresh token is invalid, expired or revoked")
 
-// Refresh rotates a refresh token: it returns a new pair and the presented
+// refresh rotates a refresh token: it returns a new pair and the presented
 // token stops working. Presenting a token that was already rotated revokes
 // its whole session, since one of its holders is not the rightful one.
-func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*TokenPair, error) {
+// Refresh reports it.
+func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*TokenPair, error) {
 	if !strings.HasPrefix(refresh, refreshPrefix) || len(refresh) != len(refreshPrefix)+43 {
 		return nil, errRefresh
 	}
@@ -149,7 +158,8 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Token
 	case gatehouse.RefreshReplayed:
 		s.revoked.Add(now, revs...)
 		for _, rv := range revs {
-			s.log.Warn("refresh token replayed: session revoked", "session", rv.SessionID)
+			s.log.WarnContext(ctx, "refresh token replayed: session revoked", "session", rv.SessionID)
+			s.replayEvent(ctx, rv.SessionID, c)
 		}
 		return nil, errRefresh
 	case gatehouse.RefreshUnknown:

@@ -24,6 +24,11 @@ type Revoked struct {
 
 	cursor int64     // highest Seq seen; guarded by mu
 	synced time.Time // time of the last successful Sync; guarded by mu
+
+	// observe, if set, is told the lag of each revocation Sync brings in
+	// (how long after it was made elsewhere it reached this set); the
+	// first Sync, which loads the past, is not observed.
+	observe func(lag time.Duration)
 }
 
 // NewRevoked returns an empty set.
@@ -95,6 +100,9 @@ func (r *Revoked) Sync(ctx context.Context, store gatehouse.SessionStore, now ti
 	for _, rv := range revs {
 		if until, ok := cur[rv.SessionID]; !ok || rv.Until.After(until) {
 			fresh = append(fresh, rv)
+			if r.observe != nil && !r.synced.IsZero() && !ok {
+				r.observe(max(0, now.Sub(rv.RevokedAt)))
+			}
 		}
 		r.cursor = max(r.cursor, rv.Seq)
 	}

@@ -25,6 +25,8 @@ type Service struct {
 	strict     bool
 	now        func() time.Time
 	log        *slog.Logger
+	observer   Observer
+	audit      *auditWriter
 
 	// dummyHash is verified against when the username is unknown, so that
 	// an unknown user costs the same hash as a wrong password and timing
@@ -42,6 +44,7 @@ type Config struct {
 	Strict     bool             // ask the store on every Authenticate
 	Now        func() time.Time // nil: time.Now
 	Logger     *slog.Logger     // nil: slog.Default()
+	Observer   Observer         // nil: none; see Observer and Observers
 }
 
 // New returns a Service. It hashes once, to make the dummy hash.
@@ -64,6 +67,11 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.observer = cfg.Observer
+	if s.observer == nil {
+		s.observer = nopObserver{}
+	}
+	s.revoked.observe = s.observer.RevocationLag
 	if s.pool == nil {
 		s.pool = NewPool(defaultPoolSize(), 5*time.Second)
 	}
@@ -72,6 +80,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.dummyHash = h
+	s.audit = newAuditWriter(s.store, s.log)
 	return s, nil
 }
 
@@ -102,7 +111,7 @@ func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration)
 			return
 		case <-t.C:
 			if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("revocation sync failed", "err", err)
+				s.log.WarnContext(ctx, "revocation sync failed", "err", err)
 			}
 		}
 	}

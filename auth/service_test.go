@@ -50,6 +50,7 @@ func newService(t testing.TB, store gatehouse.Store, keys *token.KeySet, cost in
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close(context.Background()) })
 	return s
 }
 
@@ -114,6 +115,7 @@ func TestStrictModeAsksTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { strict.Close(context.Background()) })
 	a.Register(ctx, "bob", "bobs password")
 	p, _ := a.Login(ctx, "bob", "bobs password", auth.Client{})
 	pr, err := strict.Authenticate(ctx, p.AccessToken)

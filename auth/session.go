@@ -64,7 +64,10 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope string) error 
 	err := s.revoke(ctx, p.UserID, p.SessionID, sc)
 	if sc == gatehouse.RevokeOne && gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		// Revoked concurrently by another request: the outcome stands.
-		return nil
+		err = nil
+	}
+	if err == nil {
+		s.principalEvent(ctx, p, gatehouse.AuditLogout, p.SessionID, [...]string{ScopeLocal, ScopeOthers, ScopeGlobal}[sc])
 	}
 	return err
 }
@@ -72,7 +75,11 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope string) error 
 // RevokeSession revokes one of the principal's own sessions. Another
 // user's session, or one that has already ended, is ENOTFOUND.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID string) error {
-	return s.revoke(ctx, p.UserID, sessionID, gatehouse.RevokeOne)
+	err := s.revoke(ctx, p.UserID, sessionID, gatehouse.RevokeOne)
+	if err == nil {
+		s.principalEvent(ctx, p, gatehouse.AuditSessionRevoked, sessionID, "user")
+	}
+	return err
 }
 
 func (s *Service) revoke(ctx context.Context, userID, sessionID string, sc gatehouse.RevokeScope) error {
@@ -137,17 +144,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.store.SetPasswordHash(ctx, u.ID, h, s.now().UTC()); err != nil {
 		return err
 	}
-	return s.revoke(ctx, u.ID, p.SessionID, gatehouse.RevokeOthers)
-}
-
-// DeleteUser removes an account and revokes all of its sessions.
-func (s *Service) DeleteUser(ctx context.Context, userID string) error {
-	now := s.now().UTC()
-	revs, err := s.store.DeleteUser(ctx, userID, now, s.revocationUntil(now))
-	if err != nil {
-		return err
-	}
-	s.revoked.Add(now, revs...)
-	s.users.remove(userID)
-	return nil
+	err = s.revoke(ctx, u.ID, p.SessionID, gatehouse.RevokeOthers)
+	s.principalEvent(ctx, p, gatehouse.AuditPasswordChanged, p.SessionID, "")
+	return err
 }
