@@ -31,7 +31,7 @@ func (s *server) handleReadyz() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {
-			s.log.Warn("readiness check failed", "err", err)
+			s.log.WarnContext(r.Context(), "readiness check failed", "err", err)
 			writeProblem(w, http.StatusServiceUnavailable, gatehouse.EUNAVAILABLE, "the store does not answer")
 			return
 		}

@@ -82,7 +82,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	code := gatehouse.ErrorCode(err)
 	status := StatusOf(err)
 	if code == gatehouse.EINTERNAL || code == gatehouse.EUNAVAILABLE {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
 	h := w.Header()
 	switch code {

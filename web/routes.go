@@ -7,8 +7,10 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// routes is the whole URL surface of gatehouse.
-func (s *server) routes(mux *http.ServeMux) {
+// routes is the whole URL surface of gatehouse. Every route added here is
+// listed by Server.Routes, and the JSON API ones must be described in
+// openapi.yaml (TestOpenAPIMatchesRoutes says which are missing).
+func (s *server) routes(mux *router) {
 	api := func(method, path string, h http.Handler) {
 		mux.Handle(method+" "+path, noStore(h))
 		mux.Handle(path, s.methodNotAllowed(method))
@@ -23,11 +25,13 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/sessions/{id}", noStore(s.authenticated(s.handleDeleteSession())))
 	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
 	api("POST", "/api/password", s.authenticated(s.handlePassword()))
+	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/healthz", s.handleHealthz())
 	api("GET", "/readyz", s.handleReadyz())
 	api("GET", "/metrics", s.handleMetrics())
+	api("GET", "/openapi.yaml", s.handleOpenAPI())
 
 	mux.Handle("/", s.notFound())
 }

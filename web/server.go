@@ -24,25 +24,67 @@ type Deps struct {
 	Keys   *token.KeySet
 	Store  Pinger
 	Logger *slog.Logger
+
+	// Metrics serves GET /metrics (package metrics' Handler); nil: 404.
+	Metrics http.Handler
+	// Requests is told of every request; nil: nobody.
+	Requests RequestObserver
+	// AccessLog writes one info line per request.
+	AccessLog bool
 }
 
 type server struct {
-	auth    *auth.Service
-	keys    *token.KeySet
-	store   Pinger
-	log     *slog.Logger
-	metrics *metrics
+	auth      *auth.Service
+	keys      *token.KeySet
+	store     Pinger
+	log       *slog.Logger
+	metrics   http.Handler
+	requests  RequestObserver
+	accessLog bool
+}
+
+// Server is gatehouse's HTTP handler.
+type Server struct {
+	h      http.Handler
+	routes []string
 }
 
 // NewServer returns gatehouse's HTTP handler.
-func NewServer(d Deps) http.Handler {
-	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger, metrics: newMetrics()}
+func NewServer(d Deps) *Server {
+	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger,
+		metrics: d.Metrics, requests: d.Requests, accessLog: d.AccessLog}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	mux := http.NewServeMux()
+	mux := &router{ServeMux: http.NewServeMux()}
 	s.routes(mux)
-	return s.recoverPanics(s.observe(mux))
+	return &Server{h: s.observe(s.recoverPanics(mux)), routes: mux.patterns}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// Routes returns every pattern registered in routes.go, in order: the
+// method-qualified ones ("GET /api/me") and the method-less ones that
+// answer 405 or 404. The OpenAPI drift test compares them with
+// openapi.yaml.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// router is a ServeMux that remembers what was registered on it.
+type router struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h and remembers the pattern.
+func (m *router) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers f and remembers the pattern.
+func (m *router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
 }
 
 // clientOf describes the requesting client for its session record.

@@ -11,21 +11,25 @@ import (
 )
 
 // config is gatehouse's whole configuration, read from the environment
-// (and a .env file). README.md's configuration table lists every field.
+// (and a .env file). Each field's env tag names its variable; README.md's
+// configuration table lists exactly the variables loadConfig reads, with
+// their defaults (TestREADMEConfigTable checks both).
 type config struct {
-	DatabaseURL      string        // DATABASE_URL
-	JWTSecret        string        // JWT_SECRET
-	Addr             string        // ADDR
-	Issuer           string        // ISSUER
-	Audience         string        // AUDIENCE
-	AccessTTL        time.Duration // ACCESS_TOKEN_TTL
-	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL
-	PasswordHash     string        // PASSWORD_HASH
-	BcryptCost       int           // BCRYPT_COST
-	RevocationSync   time.Duration // REVOCATION_SYNC_INTERVAL
-	StrictRevocation bool          // STRICT_REVOCATION
-	LogFormat        string        // LOG_FORMAT
-	LogLevel         string        // LOG_LEVEL
+	DatabaseURL      string        `env:"DATABASE_URL"`
+	JWTSecret        string        `env:"JWT_SECRET"`
+	Addr             string        `env:"ADDR"`
+	Issuer           string        `env:"ISSUER"`
+	Audience         string        `env:"AUDIENCE"`
+	AccessTTL        time.Duration `env:"ACCESS_TOKEN_TTL"`
+	RefreshTTL       time.Duration `env:"REFRESH_TOKEN_TTL"`
+	PasswordHash     string        `env:"PASSWORD_HASH"`
+	BcryptCost       int           `env:"BCRYPT_COST"`
+	RevocationSync   time.Duration `env:"REVOCATION_SYNC_INTERVAL"`
+	StrictRevocation bool          `env:"STRICT_REVOCATION"`
+	LogFormat        string        `env:"LOG_FORMAT"`
+	LogLevel         string        `env:"LOG_LEVEL"`
+	AccessLog        bool          `env:"ACCESS_LOG"`
+	AuditRetention   time.Duration `env:"AUDIT_RETENTION"`
 }
 
 // configError names the variable that stopped the start.
@@ -51,6 +55,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		AccessLog:        r.boolean("ACCESS_LOG", true),
+		AuditRetention:   r.duration("AUDIT_RETENTION", 90*24*time.Hour, time.Hour, 10*365*24*time.Hour),
 	}
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	if c.DatabaseURL == "" {

@@ -3,7 +3,10 @@
 //
 //	gatehouse [serve]        run the server (the default)
 //	gatehouse migrate        apply database migrations and exit
-//	gatehouse user add|list|delete
+//	gatehouse user add|list|show|lock|unlock|delete
+//	gatehouse sessions list|revoke
+//	gatehouse keys list
+//	gatehouse audit          list the audit trail
 //	gatehouse hash-cost      find the bcrypt cost that takes ~250 ms here
 //	gatehouse version
 package main
@@ -17,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 func main() {
@@ -35,20 +40,46 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-// exitCode tells apart help (0), usage (2), configuration (3) and every
-// other failure (1).
+// Exit codes. Scripts can tell the failures apart without reading the
+// message; README.md lists them.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // anything else (an internal error)
+	exitUsage       = 2 // a mistake in the command line
+	exitConfig      = 3 // invalid configuration
+	exitNotFound    = 4 // no such user, session or key
+	exitConflict    = 5 // the username is taken
+	exitInvalid     = 6 // the input breaks a rule (username, password)
+	exitUnavailable = 7 // the database does not answer
+)
+
+// exitCode maps err to its exit code: help is success, then usage and
+// configuration mistakes, then the code of a gatehouse error.
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
+	var ge *gatehouse.Error
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
 	case errors.As(err, &ue):
-		return 2
+		return exitUsage
 	case errors.As(err, &ce):
-		return 3
+		return exitConfig
+	case !errors.As(err, &ge):
+		return exitFailure
 	}
-	return 1
+	switch ge.Code {
+	case gatehouse.ENOTFOUND:
+		return exitNotFound
+	case gatehouse.EUSERNAMETAKEN:
+		return exitConflict
+	case gatehouse.EINVALIDUSERNAME, gatehouse.EWEAKPASSWORD, gatehouse.EMALFORMED:
+		return exitInvalid
+	case gatehouse.EUNAVAILABLE:
+		return exitUnavailable
+	}
+	return exitFailure
 }
 
 const usage = `usage: gatehouse <command> [flags]
@@ -56,12 +87,19 @@ const usage = `usage: gatehouse <command> [flags]
 commands:
   serve       run the server (default when no command is given)
   migrate     apply database migrations and exit
-  user        add, list or delete users
+  user        add, list, show, lock, unlock or delete users
+  sessions    list or revoke a user's sessions
+  keys        list the token signing keys
+  audit       list the audit trail (--user, --type, --since, --limit)
   hash-cost   measure which bcrypt cost takes about 250 ms on this machine
   version     print the version
 
 Configuration comes from the environment and a .env file in the working
-directory; see README.md. Run 'gatehouse <command> -h' for a command's flags.
+directory; see README.md. Run 'gatehouse <command> -h' for a command's flags;
+the admin commands take --json.
+
+exit codes: 0 success, 1 failure, 2 usage, 3 configuration, 4 not found,
+5 conflict (username taken), 6 invalid input, 7 database unavailable
 `
 
 // run is the whole program, with its inputs and outputs passed in so that
@@ -85,6 +123,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, rest, env, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, rest, env, stdin, stdout, stderr)
+	case "sessions":
+		return cmdSessions(ctx, rest, env, stdin, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, rest, env, stdin, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, env, stdin, stdout, stderr)
 	case "hash-cost":
 		return cmdHashCost(rest, stdout, stderr)
 	case "version":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/sqldb"
 	"github.com/gatehouse/gatehouse/token"
 	"github.com/gatehouse/gatehouse/web"
@@ -19,11 +20,12 @@ import (
 
 // app is everything the commands share once the configuration is read.
 type app struct {
-	cfg   *config
-	log   *slog.Logger
-	store *sqldb.DB
-	keys  *token.KeySet
-	auth  *auth.Service
+	cfg     *config
+	log     *slog.Logger
+	store   *sqldb.DB
+	keys    *token.KeySet
+	auth    *auth.Service
+	metrics *metrics.Metrics
 }
 
 // openApp connects to and migrates the store, loads or makes the signing
@@ -33,11 +35,12 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	if cfg.BcryptCost < 10 {
 		log.Warn("BCRYPT_COST is below 10: for tests only, passwords are weakly protected", "cost", cfg.BcryptCost)
 	}
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, sqldb.Options{})
+	m := metrics.New()
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, sqldb.Options{OnError: m.StoreError})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &app{cfg: cfg, log: log, store: db}
+	a := &app{cfg: cfg, log: log, store: db, metrics: m}
 	if err := a.init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -60,10 +63,18 @@ func (a *app) init(ctx context.Context) (err error) {
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Logger:     a.log,
+		Observer:   a.metrics,
 	})
 	if err != nil {
 		return err
 	}
+	a.metrics.Watch(metrics.Sources{
+		HashPool:       a.auth.Pool(),
+		RevokedLen:     a.auth.Revoked().Len,
+		AuditQueued:    a.auth.AuditQueued,
+		AuditDropped:   a.auth.AuditDropped,
+		ActiveSessions: a.store.CountActiveSessions,
+	})
 	if err := a.auth.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}
@@ -97,14 +108,14 @@ func loadKeys(ctx context.Context, cfg *config, store gatehouse.KeyStore) (*toke
 	return token.NewEdDSA(keys, time.Now())
 }
 
-func newLogger(cfg *config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+// close writes the audit events still queued, then closes the store.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.auth.Close(ctx); err != nil {
+		a.log.Error("audit trail not flushed", "err", err)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	a.store.Close()
 }
 
 func cmdServe(ctx context.Context, args []string, env func() (*config, error), stdout, stderr io.Writer) error {
@@ -120,7 +131,7 @@ func cmdServe(ctx context.Context, args []string, env func() (*config, error), s
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.close()
 	return a.serve(ctx, stdout)
 }
 
@@ -132,7 +143,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}),
+		Handler: web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
+			Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -143,6 +155,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	go a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
+	go a.purgeAudit(bg, time.Hour)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
