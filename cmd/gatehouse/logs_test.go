@@ -70,7 +70,7 @@ func secretFlows(t *testing.T, base string) []string {
 	secrets = append(secrets, tokenSecrets(q)...)
 	call(t, "GET", base+"/api/main", p.access, nil)
 	call(t, "GET", base+"/api/me?access_token="+p.access, "", nil) // token in the query: refused
-	call(t, "GET", base+"/api/me", p.access+"x", nil)                // forged
+	call(t, "GET", base+"/api/me", p.access+"x", nil)              // forged
 	r := call(t, "POST", base+"/api/token/refresh", "", map[string]string{"refresh_token": p.refresh})
 	next := pair{access: r.str("access_token"), refresh: r.str("refresh_token")}
 	secrets = append(secrets, tokenSecrets(next)...)
