@@ -1,27 +1,20 @@
 package web
 
 import (
-	_ "embed"
 	"net/http"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
 )
 
-// OpenAPI is the OpenAPI 3.1 description of the HTTP API, served at
-// GET /openapi.yaml. TestOpenAPIMatchesRoutes keeps it in step with
-// routes.go and error.go.
-//
-//go:embed openapi.yaml
-var OpenAPI []byte
-
+// handleOpenAPI serves the repository's openapi.yaml (gatehouse.OpenAPI).
 func (s *server) handleOpenAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "application/yaml; charset=utf-8")
 		h.Set("Cache-Control", "public, max-age=300")
-		h.Set("Content-Length", strconv.Itoa(len(OpenAPI)))
-		w.Write(OpenAPI)
+		h.Set("Content-Length", strconv.Itoa(len(gatehouse.OpenAPI)))
+		w.Write(gatehouse.OpenAPI)
 	})
 }
 
