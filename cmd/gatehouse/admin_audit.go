@@ -30,7 +30,7 @@ func cmdAudit(ctx context.Context, args []string, env func() (*config, error), s
 }
 
 type auditJSON struct {
-	ID        int64  `json:"id"`
+	ID        string `json:"id"`
 	Type      string `json:"type"`
 	Time      string `json:"time"`
 	UserID    string `json:"user_id"`
@@ -98,7 +98,7 @@ func auditList(ctx context.Context, a *app, c *cli) error {
 	out := make([]auditJSON, 0, len(events))
 	rows := make([][]string, 0, len(events))
 	for _, e := range events {
-		out = append(out, auditJSON{ID: e.ID, Type: e.Type, Time: e.Time.UTC().Format(time.RFC3339Nano),
+		out = append(out, auditJSON{ID: strconv.FormatInt(e.ID, 10), Type: e.Type, Time: e.Time.UTC().Format(time.RFC3339Nano),
 			UserID: e.UserID, Username: e.Username, SessionID: e.SessionID, IP: e.IP, UserAgent: e.UserAgent, Reason: e.Reason})
 		rows = append(rows, []string{strconv.FormatInt(e.ID, 10), timeText(e.Time), e.Type, dash(e.Reason),
 			dash(e.Username), dash(e.IP), dash(e.SessionID), dash(e.UserAgent)})
