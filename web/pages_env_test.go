@@ -111,6 +111,7 @@ type client struct {
 	t   testing.TB
 	env *pageEnv
 	c   *http.Client
+	ua  string // User-Agent; "": Firefox on Linux
 }
 
 func (e *pageEnv) client(t testing.TB) *client {
@@ -132,6 +133,9 @@ func (c *client) do(req *http.Request) *page {
 	c.t.Helper()
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+		if c.ua != "" {
+			req.Header.Set("User-Agent", c.ua)
+		}
 	}
 	resp, err := c.c.Do(req)
 	if err != nil {

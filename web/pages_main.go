@@ -13,6 +13,7 @@ import (
 type sessionView struct {
 	ID        string
 	Device    string // "Chrome on Linux"
+	Handheld  bool   // a phone or tablet, for the icon
 	UserAgent string
 	IP        string
 	LastUsed  string // "5 minutes ago"
@@ -30,6 +31,7 @@ func toSessionView(s *gatehouse.Session, currentID string, now time.Time) sessio
 	return sessionView{
 		ID:        s.ID,
 		Device:    deviceName(s.UserAgent),
+		Handheld:  handheld(s.UserAgent),
 		UserAgent: s.UserAgent,
 		IP:        ip,
 		LastUsed:  ago(now, s.LastUsedAt),

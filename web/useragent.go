@@ -64,3 +64,12 @@ func osName(ua string) string {
 	}
 	return ""
 }
+
+// handheld reports whether the user agent is a phone or a tablet.
+func handheld(ua string) bool {
+	switch osName(ua) {
+	case "Android", "iPhone", "iPad":
+		return true
+	}
+	return false
+}
