@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/sqldb"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // config is gatehouse's whole configuration, read from the environment
@@ -26,6 +27,7 @@ type config struct {
 	StrictRevocation bool          // STRICT_REVOCATION
 	LogFormat        string        // LOG_FORMAT
 	LogLevel         string        // LOG_LEVEL
+	CORSOrigins      []string      // CORS_ALLOWED_ORIGINS
 }
 
 // configError names the variable that stopped the start.
@@ -51,6 +53,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	if c.DatabaseURL == "" {
@@ -145,6 +148,23 @@ func (r *envReader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// origins reads a comma-separated list of CORS origins; empty: none.
+func (r *envReader) origins(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.getenv(name), ",") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		o, err := web.ParseOrigin(v)
+		if err != nil {
+			r.fail(name, "%v", err)
+			return nil
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func (r *envReader) oneOf(name, def string, allowed ...string) string {

@@ -24,6 +24,8 @@ type app struct {
 	store *sqldb.DB
 	keys  *token.KeySet
 	auth  *auth.Service
+	// csrfKey signs the pages' CSRF tokens; see pageKey.
+	csrfKey []byte
 }
 
 // openApp connects to and migrates the store, loads or makes the signing
@@ -50,6 +52,9 @@ func (a *app) init(ctx context.Context) (err error) {
 		return fmt.Errorf("migrate store: %w", err)
 	}
 	if a.keys, err = loadKeys(ctx, a.cfg, a.store); err != nil {
+		return err
+	}
+	if a.csrfKey, err = pageKey(ctx, a.cfg, a.store); err != nil {
 		return err
 	}
 	tokens := token.New(a.keys, token.Options{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience, TTL: a.cfg.AccessTTL})
@@ -132,7 +137,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}),
+		Handler: web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
+			CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
