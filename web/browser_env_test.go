@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -183,6 +184,22 @@ func (b *browser) login(username, password string) int {
 	b.fill("#username", username)
 	b.fill("#password", password)
 	return b.click("button[type=submit]")
+}
+
+// cookie returns the value of the browser's cookie name for the server,
+// HttpOnly or not, or "".
+func (b *browser) cookie(name string) string {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.base + "/"}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // consoleErrors returns the error and exception messages of the console so

@@ -21,7 +21,8 @@ import (
 // two sessions, the second revokes the first, logs out, and Back shows
 // nothing of the user. Neither browser logs a console error.
 func TestBrowserFlow(t *testing.T) {
-	env := newPageEnv(t, pageOpts{})
+	clk := &clock{t: time.Now()}
+	env := newPageEnv(t, pageOpts{clock: clk})
 	a := newBrowser(t, env.URL)
 
 	if st := a.open("/"); st != 200 || a.path() != "/login" {
@@ -42,6 +43,16 @@ func TestBrowserFlow(t *testing.T) {
 	}
 	if n := len(eval[[]string](a, `[...document.querySelectorAll(".session")].map(e => e.id)`)); n != 1 {
 		t.Fatalf("a sees %d sessions, want 1", n)
+	}
+
+	// The access token expires; the next page renews it unnoticed.
+	before := a.cookie("gh_at")
+	clk.Add(16 * time.Minute)
+	if st := a.open("/main"); st != 200 || a.path() != "/main" {
+		t.Fatalf("/main after the access token expired = %d at %s", st, a.path())
+	}
+	if after := a.cookie("gh_at"); after == before || after == "" {
+		t.Fatalf("access cookie not renewed")
 	}
 
 	b := newBrowser(t, env.URL)
