@@ -212,8 +212,8 @@ func runFormCase(t *testing.T, b *browser, tc formCase) {
 	if got := b.text(tc.alertSel); got != tc.msg {
 		t.Errorf("message = %q, want %q", got, tc.msg)
 	}
-	if got := eval[string](b, `document.activeElement.id`); got != tc.focus {
-		t.Errorf("focus on %q, want %q", got, tc.focus)
+	if got := waitFocus(b, "input#"+tc.focus); got != "input#"+tc.focus {
+		t.Errorf("focus on %s, want input#%s", got, tc.focus)
 	}
 	if got := eval[string](b, `document.getElementById("`+tc.focus+`").getAttribute("aria-invalid")`); got != "true" {
 		t.Errorf("%s aria-invalid = %q", tc.focus, got)
@@ -324,7 +324,7 @@ func TestBrowserKeyboardNoJS(t *testing.T) {
 		t.Fatalf("/register = %d", st)
 	}
 	// autofocus puts the cursor in the username.
-	if got := focused(b); got != "input#username" {
+	if got := waitFocus(b, "input#username"); got != "input#username" {
 		t.Fatalf("focus on load = %s, want input#username", got)
 	}
 	step(b, chromedp.KeyEvent("carol"))
@@ -358,6 +358,20 @@ func TestBrowserKeyboardNoJS(t *testing.T) {
 	if errs := b.consoleErrors(nil); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// waitFocus waits until want (as focused describes it) has the focus, and
+// returns what has it at the end. The browser applies autofocus when it
+// next renders, which may come after the load event.
+func waitFocus(b *browser, want string) string {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	got := focused(b)
+	for got != want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		got = focused(b)
+	}
+	return got
 }
 
 // tab presses the Tab key.
