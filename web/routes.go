@@ -33,11 +33,35 @@ func (s *server) routes(mux *router) {
 	api("GET", "/metrics", s.handleMetrics())
 	api("GET", "/openapi.yaml", s.handleOpenAPI())
 
+	// Pages (pages*.go): HTML forms, session cookies, CSRF tokens.
+	page := func(pattern string, h http.Handler) { mux.Handle(pattern, pageHeaders(h)) }
+	page("GET /{$}", s.handleRoot())
+	page("GET /login", s.handleAuthPage("login"))
+	page("POST /login", s.handleLoginForm())
+	page("GET /register", s.handleAuthPage("register"))
+	page("POST /register", s.handleRegisterForm())
+	page("GET /main", s.handleMainPage())
+	page("POST /logout", s.handleLogoutForm())
+	page("POST /password", s.handlePasswordForm())
+	page("POST /sessions/{id}/revoke", s.handleRevokeForm())
+	page("GET /static/{file}", s.handleStatic())
+	for _, p := range []string{"/login", "/register"} {
+		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
+	}
+	mux.Handle("/main", s.pageMethodNotAllowed("GET", "HEAD"))
+	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke"} {
+		mux.Handle(p, s.pageMethodNotAllowed("POST"))
+	}
+
 	mux.Handle("/", s.notFound())
 }
 
 func (s *server) notFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsHTML(r) {
+			pageHeaders(http.HandlerFunc(s.pageNotFound)).ServeHTTP(w, r)
+			return
+		}
 		writeProblem(w, http.StatusNotFound, gatehouse.ENOTFOUND, "no such resource")
 	})
 }

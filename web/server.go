@@ -31,6 +31,14 @@ type Deps struct {
 	Requests RequestObserver
 	// AccessLog writes one info line per request.
 	AccessLog bool
+
+	// CSRFKey signs the pages' CSRF tokens (csrf.go). Instances that serve
+	// the same users must share it, or a form loaded from one is refused
+	// by another; nil: a random key for this process alone.
+	CSRFKey []byte
+	// CORSAllowedOrigins are the origins, as ParseOrigin returns them,
+	// whose scripts may call the JSON API (cors.go); none: CORS is off.
+	CORSAllowedOrigins []string
 }
 
 type server struct {
@@ -41,6 +49,9 @@ type server struct {
 	metrics   http.Handler
 	requests  RequestObserver
 	accessLog bool
+	pages     *pages
+	csrfKey   []byte
+	xorigin   *http.CrossOriginProtection
 }
 
 // Server is gatehouse's HTTP handler.
@@ -52,13 +63,17 @@ type Server struct {
 // NewServer returns gatehouse's HTTP handler.
 func NewServer(d Deps) *Server {
 	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger,
-		metrics: d.Metrics, requests: d.Requests, accessLog: d.AccessLog}
+		metrics: d.Metrics, requests: d.Requests, accessLog: d.AccessLog,
+		pages: newPages(), csrfKey: d.CSRFKey, xorigin: http.NewCrossOriginProtection()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if len(s.csrfKey) == 0 {
+		s.csrfKey = newCSRFKey()
+	}
 	mux := &router{ServeMux: http.NewServeMux()}
 	s.routes(mux)
-	return &Server{h: s.observe(s.recoverPanics(mux)), routes: mux.patterns}
+	return &Server{h: s.observe(s.recoverPanics(newCORS(d.CORSAllowedOrigins).wrap(mux))), routes: mux.patterns}
 }
 
 // ServeHTTP implements http.Handler.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/sqldb"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // config is gatehouse's whole configuration, read from the environment
@@ -30,6 +31,7 @@ type config struct {
 	LogLevel         string        `env:"LOG_LEVEL"`
 	AccessLog        bool          `env:"ACCESS_LOG"`
 	AuditRetention   time.Duration `env:"AUDIT_RETENTION"`
+	CORSOrigins      []string      `env:"CORS_ALLOWED_ORIGINS"`
 }
 
 // configError names the variable that stopped the start.
@@ -57,6 +59,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		AccessLog:        r.boolean("ACCESS_LOG", true),
 		AuditRetention:   r.duration("AUDIT_RETENTION", 90*24*time.Hour, time.Hour, 10*365*24*time.Hour),
+		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	if c.DatabaseURL == "" {
@@ -151,6 +154,23 @@ func (r *envReader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// origins reads a comma-separated list of CORS origins; empty: none.
+func (r *envReader) origins(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.getenv(name), ",") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		o, err := web.ParseOrigin(v)
+		if err != nil {
+			r.fail(name, "%v", err)
+			return nil
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func (r *envReader) oneOf(name, def string, allowed ...string) string {

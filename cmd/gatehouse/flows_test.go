@@ -216,6 +216,8 @@ func TestConfigErrorsStopTheStart(t *testing.T) {
 		{name: "bad ACCESS_TOKEN_TTL", variable: "ACCESS_TOKEN_TTL", value: "soon"},
 		{name: "bad REFRESH_TOKEN_TTL", variable: "REFRESH_TOKEN_TTL", value: "-1h"},
 		{name: "bad PASSWORD_HASH", variable: "PASSWORD_HASH", value: "md5"},
+		{name: "wildcard CORS_ALLOWED_ORIGINS", variable: "CORS_ALLOWED_ORIGINS", value: "*"},
+		{name: "CORS origin with a path", variable: "CORS_ALLOWED_ORIGINS", value: "http://localhost:5173,https://app.example.com/app"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

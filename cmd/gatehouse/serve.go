@@ -26,6 +26,8 @@ type app struct {
 	keys    *token.KeySet
 	auth    *auth.Service
 	metrics *metrics.Metrics
+	// csrfKey signs the pages' CSRF tokens; see pageKey.
+	csrfKey []byte
 }
 
 // openApp connects to and migrates the store, loads or makes the signing
@@ -53,6 +55,9 @@ func (a *app) init(ctx context.Context) (err error) {
 		return fmt.Errorf("migrate store: %w", err)
 	}
 	if a.keys, err = loadKeys(ctx, a.cfg, a.store); err != nil {
+		return err
+	}
+	if a.csrfKey, err = pageKey(ctx, a.cfg, a.store); err != nil {
 		return err
 	}
 	tokens := token.New(a.keys, token.Options{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience, TTL: a.cfg.AccessTTL})
@@ -144,7 +149,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
-			Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog}),
+			Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
+			CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
