@@ -18,14 +18,17 @@ import (
 // HTML pages are not part of the JSON API. A page added to routes.go goes
 // here; any other new route goes into openapi.yaml.
 var htmlPages = map[string]bool{
-	"GET /":          true,
-	"GET /{$}":       true,
-	"GET /login":     true,
-	"POST /login":    true,
-	"GET /register":  true,
-	"POST /register": true,
-	"GET /main":      true,
-	"POST /logout":   true,
+	"GET /":                      true,
+	"GET /{$}":                   true,
+	"GET /login":                 true,
+	"POST /login":                true,
+	"GET /register":              true,
+	"POST /register":             true,
+	"GET /main":                  true,
+	"POST /logout":               true,
+	"POST /password":             true,
+	"GET /static/{file}":         true,
+	"POST /sessions/{id}/revoke": true,
 }
 
 // loadOpenAPI parses the embedded document.
