@@ -154,6 +154,9 @@ func isRetryable(err error) bool {
 // overloaded, query timed out), rather than that the query was wrong. Those
 // errors become EUNAVAILABLE: a 503 the client may retry.
 func isUnavailable(err error) bool {
+	if refusedLogin(err) {
+		return false
+	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
 	switch {
@@ -165,6 +168,23 @@ func isUnavailable(err error) bool {
 		return true
 	}
 	return unavailableCode(err)
+}
+
+// refusedLogin reports whether the server answered but refused the login
+// or the database: a wrong password, an unknown user or database, no
+// pg_hba.conf entry. PostgreSQL reports those inside a connection error,
+// yet they are a configuration to fix, not an outage to wait out, so they
+// are not EUNAVAILABLE (and gatehouse stops instead of retrying at start).
+func refusedLogin(err error) bool {
+	var pe *pgconn.PgError
+	var me *mysql.MySQLError
+	switch {
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "28") || pe.Code == "3D000" // invalid authorization, invalid catalog name
+	case errors.As(err, &me):
+		return me.Number == 1044 || me.Number == 1045 || me.Number == 1049 // access denied (db, user), unknown database
+	}
+	return false
 }
 
 // unavailableCode reports the driver error codes that mean "not now": too

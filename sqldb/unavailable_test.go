@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"bufio"
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,5 +136,28 @@ func TestSQLiteCommitSurvivesKill(t *testing.T) {
 	defer cancel()
 	if _, err := db.UserByUsername(ctx, "survivor"); err != nil {
 		t.Fatalf("user committed before SIGKILL: %v", err)
+	}
+}
+
+// TestUnknownDatabaseIsNotUnavailable: a server that answers but refuses
+// the database is a configuration to fix, not an outage to wait out, so
+// the error must not be EUNAVAILABLE (gatehouse would retry for ever).
+func TestUnknownDatabaseIsNotUnavailable(t *testing.T) {
+	for _, env := range []string{mysqlEnv, postgresEnv} {
+		t.Run(env, func(t *testing.T) {
+			u, err := url.Parse(testenv.DSN(t, env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Path = "/gh_no_such_database"
+			db := openDB(t, u.String())
+			err = db.Migrate(t.Context())
+			if err == nil {
+				t.Fatal("Migrate on a database that does not exist succeeded")
+			}
+			if c := gatehouse.ErrorCode(err); c == gatehouse.EUNAVAILABLE {
+				t.Fatalf("error %v has code %s, want a configuration error", err, c)
+			}
+		})
 	}
 }
