@@ -14,6 +14,7 @@ import (
 // (and a .env file). README.md's configuration table lists every field.
 type config struct {
 	DatabaseURL      string        // DATABASE_URL
+	DB               sqldb.Options // DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME (zero: the dialect's default)
 	JWTSecret        string        // JWT_SECRET
 	Addr             string        // ADDR
 	Issuer           string        // ISSUER
@@ -53,6 +54,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 	}
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
+	c.DB = r.pool()
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = mysqlFromParts(getenv)
 	}
@@ -87,6 +89,22 @@ func mysqlFromParts(getenv func(string) string) string {
 		port = "3306"
 	}
 	return sqldb.MySQLURL(host, port, getenv("DB_USER"), getenv("DB_PASSWORD"), name)
+}
+
+// pool reads the connection pool settings. Unset ones stay zero, which
+// sqldb.Open turns into the dialect's default (README.md lists them). The
+// bounds keep a typo from exhausting the server's max_connections or
+// recycling connections so often that every request pays a handshake.
+func (r *envReader) pool() sqldb.Options {
+	o := sqldb.Options{
+		MaxOpenConns:    r.integer("DB_MAX_OPEN_CONNS", 0, 1, 1000),
+		MaxIdleConns:    r.integer("DB_MAX_IDLE_CONNS", 0, 1, 1000),
+		ConnMaxLifetime: r.duration("DB_CONN_MAX_LIFETIME", 0, 10*time.Second, 24*time.Hour),
+	}
+	if o.MaxOpenConns > 0 && o.MaxIdleConns > o.MaxOpenConns {
+		r.fail("DB_MAX_IDLE_CONNS", "must not exceed DB_MAX_OPEN_CONNS (%d), got %d", o.MaxOpenConns, o.MaxIdleConns)
+	}
+	return o
 }
 
 // envReader reads typed variables and keeps the first error.

@@ -33,7 +33,7 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	if cfg.BcryptCost < 10 {
 		log.Warn("BCRYPT_COST is below 10: for tests only, passwords are weakly protected", "cost", cfg.BcryptCost)
 	}
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, sqldb.Options{})
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
