@@ -160,8 +160,9 @@ func isUnavailable(err error) bool {
 	var ne net.Error
 	var ce *pgconn.ConnectError
 	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, mysql.ErrInvalidConn),
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, pgconn.ErrConnClosed),
 		errors.Is(err, context.DeadlineExceeded):
 		return true
 	case errors.As(err, &ne), errors.As(err, &ce), pgconn.Timeout(err):
