@@ -23,6 +23,7 @@ type config struct {
 	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL
 	PasswordHash     string        // PASSWORD_HASH
 	BcryptCost       int           // BCRYPT_COST
+	HashQueueTimeout time.Duration // HASH_QUEUE_TIMEOUT
 	RevocationSync   time.Duration // REVOCATION_SYNC_INTERVAL
 	StrictRevocation bool          // STRICT_REVOCATION
 	LogFormat        string        // LOG_FORMAT
@@ -48,6 +49,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		RefreshTTL:       r.duration("REFRESH_TOKEN_TTL", 720*time.Hour, time.Minute, 8760*time.Hour),
 		PasswordHash:     r.oneOf("PASSWORD_HASH", auth.Bcrypt, auth.Bcrypt, auth.Argon2id),
 		BcryptCost:       r.integer("BCRYPT_COST", 12, 4, 15),
+		HashQueueTimeout: r.duration("HASH_QUEUE_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
 		RevocationSync:   r.duration("REVOCATION_SYNC_INTERVAL", 200*time.Millisecond, 10*time.Millisecond, time.Second),
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),

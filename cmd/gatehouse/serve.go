@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Store:      a.store,
 		Tokens:     tokens,
 		Hasher:     &auth.Hasher{Algorithm: a.cfg.PasswordHash, BcryptCost: a.cfg.BcryptCost, Argon2: auth.DefaultArgon2},
+		Pool:       auth.NewPool(runtime.GOMAXPROCS(0), a.cfg.HashQueueTimeout),
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Logger:     a.log,
