@@ -48,6 +48,11 @@ func TestStoreOutage(t *testing.T) { eachServer(t, testStoreOutage) }
 func testStoreOutage(t *testing.T, db string) {
 	proxy := newProxy(t, db)
 	g := start(t, storeEnv(t, proxy.url(t, db), nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", g.logs)
+		}
+	})
 	register(t, g.url, "alice", "alices password")
 	a := login(t, g.url, "alice", "alices password")
 	wantStatus(t, "main before", call(t, "GET", g.url+"/api/main", a.access, nil), 200)
