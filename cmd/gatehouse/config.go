@@ -24,6 +24,7 @@ type config struct {
 	PasswordHash     string        // PASSWORD_HASH
 	BcryptCost       int           // BCRYPT_COST
 	HashQueueTimeout time.Duration // HASH_QUEUE_TIMEOUT
+	RequestTimeout   time.Duration // REQUEST_TIMEOUT
 	RevocationSync   time.Duration // REVOCATION_SYNC_INTERVAL
 	StrictRevocation bool          // STRICT_REVOCATION
 	LogFormat        string        // LOG_FORMAT
@@ -50,6 +51,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		PasswordHash:     r.oneOf("PASSWORD_HASH", auth.Bcrypt, auth.Bcrypt, auth.Argon2id),
 		BcryptCost:       r.integer("BCRYPT_COST", 12, 4, 15),
 		HashQueueTimeout: r.duration("HASH_QUEUE_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		RequestTimeout:   r.duration("REQUEST_TIMEOUT", 10*time.Second, time.Second, 5*time.Minute),
 		RevocationSync:   r.duration("REVOCATION_SYNC_INTERVAL", 200*time.Millisecond, 10*time.Millisecond, time.Second),
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),

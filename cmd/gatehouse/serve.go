@@ -166,7 +166,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 			}
 			return
 		}
-		h.set(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}))
+		h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}), a.cfg.RequestTimeout))
 		a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
 		a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
 	})
@@ -196,7 +196,7 @@ func (a *app) httpServer(h http.Handler) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      max(30*time.Second, a.cfg.RequestTimeout+5*time.Second),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
@@ -235,6 +235,18 @@ func (a *app) waitForStore(ctx context.Context) error {
 		}
 		pause = min(2*pause, storeRetryMax)
 	}
+}
+
+// withDeadline gives every request at most d. A database that stops
+// answering without closing its connections (a network partition, a hung
+// server) would otherwise hold each request until its client gave up;
+// when d runs out, the store call returns and the answer is 503.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // handlerSwitch serves with whichever handler was set last: the not-ready
