@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,12 +24,15 @@ func loadClient(t *testing.T) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
 }
 
-// burstEnv is the environment of an instance under a burst. The hashing
+// burstVars set the environment of an instance under a burst. The hashing
 // pool sheds requests that wait longer than HASH_QUEUE_TIMEOUT (5 s by
-// default) with 503: by design, yet not what these tests look at, and on a
-// busy machine under -race 200 bcrypt hashes of cost 4 can take longer.
+// default) with 503, and REQUEST_TIMEOUT (10 s) bounds every request: by
+// design, yet not what these tests look at, and on a busy machine under
+// -race 200 bcrypt hashes of cost 4 can take longer.
+var burstVars = map[string]string{"HASH_QUEUE_TIMEOUT": "5m", "REQUEST_TIMEOUT": "5m"}
+
 func burstEnv(t *testing.T, db string) func(string) string {
-	return storeEnv(t, db, map[string]string{"HASH_QUEUE_TIMEOUT": "5m"})
+	return storeEnv(t, db, burstVars)
 }
 
 // outcome is one answer of a burst: its status and problem code.
@@ -185,13 +189,14 @@ func testConcurrentDistinctRegistrations(t *testing.T, bin, db string) {
 
 // processEnv is the whole environment of a gatehouse child process on db.
 func processEnv(db string) map[string]string {
-	return map[string]string{
-		"DATABASE_URL":       db,
-		"ADDR":               "127.0.0.1:0",
-		"ISSUER":             "http://gatehouse.test",
-		"BCRYPT_COST":        "4",
-		"HASH_QUEUE_TIMEOUT": "5m",
+	env := map[string]string{
+		"DATABASE_URL": db,
+		"ADDR":         "127.0.0.1:0",
+		"ISSUER":       "http://gatehouse.test",
+		"BCRYPT_COST":  "4",
 	}
+	maps.Copy(env, burstVars)
+	return env
 }
 
 // lastLines returns the last n lines of s, for a failure message.

@@ -18,7 +18,7 @@ func TestCutUnderLoad(t *testing.T) { eachServer(t, testCutUnderLoad) }
 
 func testCutUnderLoad(t *testing.T, db string) {
 	proxy := newProxy(t, db)
-	g := start(t, storeEnv(t, proxy.url(t, db), map[string]string{"HASH_QUEUE_TIMEOUT": "5m"}))
+	g := start(t, storeEnv(t, proxy.url(t, db), burstVars))
 	c := loadClient(t)
 	var ok, unavailable atomic.Int64
 	stop := make(chan struct{})

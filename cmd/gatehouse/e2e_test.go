@@ -152,6 +152,10 @@ func (r response) str(key string) string {
 	return s
 }
 
+// testClient gives up on an answer that never comes, so that a hung
+// gatehouse fails its test instead of hanging the run.
+var testClient = &http.Client{Timeout: time.Minute}
+
 // call sends a JSON request; body nil sends none.
 func call(t *testing.T, method, url, bearer string, body any) response {
 	t.Helper()
@@ -173,7 +177,7 @@ func call(t *testing.T, method, url, bearer string, body any) response {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

@@ -80,6 +80,31 @@ func testStoreOutage(t *testing.T, db string) {
 	wantStatus(t, "logout after outage", call(t, "POST", g.url+"/api/logout", r.str("access_token"), nil), 204)
 }
 
+// TestStoreStall: the database stops answering without closing anything,
+// as in a network partition. Requests that need it are answered 503 once
+// REQUEST_TIMEOUT runs out, not held until the client gives up; when the
+// network heals, gatehouse serves again by itself.
+func TestStoreStall(t *testing.T) { eachServer(t, testStoreStall) }
+
+func testStoreStall(t *testing.T, db string) {
+	proxy := newProxy(t, db)
+	g := start(t, storeEnv(t, proxy.url(t, db), map[string]string{"REQUEST_TIMEOUT": "2s"}))
+	register(t, g.url, "erin", "erins password")
+	e := login(t, g.url, "erin", "erins password")
+
+	proxy.stall()
+	wantUnavailable(t, "login", call(t, "POST", g.url+"/api/login", "", map[string]string{"username": "erin", "password": "erins password"}))
+	wantUnavailable(t, "register", call(t, "POST", g.url+"/api/register", "", map[string]string{"username": "frank", "password": "franks password"}))
+	wantUnavailable(t, "sessions", call(t, "GET", g.url+"/api/sessions", e.access, nil))
+	wantProblem(t, "readyz", call(t, "GET", g.url+"/readyz", "", nil), 503, "unavailable")
+	wantStatus(t, "healthz", call(t, "GET", g.url+"/healthz", "", nil), 200)
+
+	proxy.restore()
+	waitReady(t, g.url)
+	register(t, g.url, "frank", "franks password")
+	wantStatus(t, "sessions after the stall", call(t, "GET", g.url+"/api/sessions", e.access, nil), 200)
+}
+
 // TestStartWhileStoreDown starts gatehouse against a database that does
 // not answer: it listens at once, answers 503 (healthz 200, readyz 503),
 // retries in the background and serves when the database comes up.

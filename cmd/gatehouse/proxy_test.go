@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -10,19 +9,27 @@ import (
 )
 
 // tcpProxy forwards a port of its own on 127.0.0.1 to a database server,
-// and can cut every connection and reset new ones, then let them through
-// again: an outage for one gatehouse under test that leaves the shared
-// server, which other tests use, alone. It keeps its port while down so
-// that nothing else can take it.
+// and can fail like a network does: an outage for one gatehouse under test
+// that leaves the shared server, which other tests use, alone. It keeps its
+// port throughout, so that nothing else can take it.
 type tcpProxy struct {
 	ln     net.Listener
 	target string
+	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	mode    proxyMode
+	resumed chan struct{} // closed when a stall ends
+	conns   map[net.Conn]struct{}
 }
+
+type proxyMode int
+
+const (
+	proxyUp    proxyMode = iota
+	proxyReset           // every connection is reset, as by a server that is down
+	proxyStall           // nothing passes and nothing is refused, as in a partition
+)
 
 // newProxy proxies to the host:port of the database url dbURL; the test's
 // end closes it.
@@ -58,21 +65,30 @@ func (p *tcpProxy) url(t *testing.T, dbURL string) string {
 }
 
 // cut resets every open connection and every new one until restore.
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		reset(c)
-		delete(p.conns, c)
-	}
-}
+func (p *tcpProxy) cut() { p.set(proxyReset) }
+
+// stall lets no byte through either way and refuses nothing, until
+// restore, which then resets the connections that were stalled.
+func (p *tcpProxy) stall() { p.set(proxyStall) }
 
 // restore lets new connections through again.
-func (p *tcpProxy) restore() {
+func (p *tcpProxy) restore() { p.set(proxyUp) }
+
+func (p *tcpProxy) set(m proxyMode) {
 	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if m == proxyReset || p.mode == proxyStall && m != proxyStall {
+		for c := range p.conns {
+			reset(c)
+			delete(p.conns, c)
+		}
+	}
+	if p.mode == proxyStall && m != proxyStall {
+		close(p.resumed)
+	} else if p.mode != proxyStall && m == proxyStall {
+		p.resumed = make(chan struct{})
+	}
+	p.mode = m
 }
 
 func (p *tcpProxy) accept() {
@@ -91,6 +107,9 @@ func (p *tcpProxy) forward(c net.Conn) {
 		reset(c)
 		return
 	}
+	if !p.pass(c) { // a stalled server accepts and says nothing
+		return
+	}
 	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil || !p.track(up) {
 		reset(c)
@@ -100,13 +119,8 @@ func (p *tcpProxy) forward(c net.Conn) {
 		return
 	}
 	var done sync.WaitGroup
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		dst.Close()
-		src.Close()
-	}
-	done.Go(func() { pipe(up, c) })
-	done.Go(func() { pipe(c, up) })
+	done.Go(func() { p.copy(up, c) })
+	done.Go(func() { p.copy(c, up) })
 	done.Wait()
 	p.mu.Lock()
 	delete(p.conns, c)
@@ -114,11 +128,51 @@ func (p *tcpProxy) forward(c net.Conn) {
 	p.mu.Unlock()
 }
 
-// track records c to be cut, unless the proxy is down.
+// copy moves bytes from src to dst, holding them while the proxy stalls,
+// then closes both.
+func (p *tcpProxy) copy(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.pass(src) {
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pass blocks while the proxy stalls, and reports whether c is still
+// to be served.
+func (p *tcpProxy) pass(c net.Conn) bool {
+	for {
+		p.mu.Lock()
+		mode, resumed := p.mode, p.resumed
+		_, live := p.conns[c]
+		p.mu.Unlock()
+		if !live || mode == proxyReset {
+			return false
+		}
+		if mode == proxyUp {
+			return true
+		}
+		<-resumed
+	}
+}
+
+// track records c to be cut, unless the proxy resets everything.
 func (p *tcpProxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.down {
+	if p.mode == proxyReset {
 		return false
 	}
 	p.conns[c] = struct{}{}
