@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -154,7 +155,7 @@ func isRetryable(err error) bool {
 // overloaded, query timed out), rather than that the query was wrong. Those
 // errors become EUNAVAILABLE: a 503 the client may retry.
 func isUnavailable(err error) bool {
-	if refusedLogin(err) {
+	if isRefusal(err) {
 		return false
 	}
 	var ne net.Error
@@ -171,15 +172,19 @@ func isUnavailable(err error) bool {
 	return unavailableCode(err)
 }
 
-// refusedLogin reports whether the server answered but refused the login
-// or the database: a wrong password, an unknown user or database, no
-// pg_hba.conf entry. PostgreSQL reports those inside a connection error,
-// yet they are a configuration to fix, not an outage to wait out, so they
-// are not EUNAVAILABLE (and gatehouse stops instead of retrying at start).
-func refusedLogin(err error) bool {
+// isRefusal reports whether the server could be reached but refused the
+// connection: a wrong password, an unknown user or database, no
+// pg_hba.conf entry, a certificate that does not verify. PostgreSQL
+// reports those inside a connection error, yet they are a configuration
+// to fix, not an outage to wait out, so they are not EUNAVAILABLE (and
+// gatehouse stops instead of retrying at start).
+func isRefusal(err error) bool {
 	var pe *pgconn.PgError
 	var me *mysql.MySQLError
+	var ce *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &ce), errors.Is(err, mysql.ErrNoTLS):
+		return true
 	case errors.As(err, &pe):
 		return strings.HasPrefix(pe.Code, "28") || pe.Code == "3D000" // invalid authorization, invalid catalog name
 	case errors.As(err, &me):

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -148,6 +149,7 @@ func TestIsUnavailable(t *testing.T) {
 		{name: "postgres bad password", err: &pgconn.PgError{Code: "28P01"}, want: false},
 		{name: "postgres unknown database", err: &pgconn.PgError{Code: "3D000"}, want: false},
 		{name: "mysql access denied", err: &mysql.MySQLError{Number: 1045}, want: false},
+		{name: "certificate not trusted", err: fmt.Errorf("connect: %w", &tls.CertificateVerificationError{}), want: false},
 		{name: "syntax error", err: &pgconn.PgError{Code: "42601"}, want: false},
 	}
 	for _, tt := range tests {

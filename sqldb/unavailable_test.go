@@ -139,21 +139,34 @@ func TestSQLiteCommitSurvivesKill(t *testing.T) {
 	}
 }
 
-// TestUnknownDatabaseIsNotUnavailable: a server that answers but refuses
-// the database is a configuration to fix, not an outage to wait out, so
-// the error must not be EUNAVAILABLE (gatehouse would retry for ever).
-func TestUnknownDatabaseIsNotUnavailable(t *testing.T) {
-	for _, env := range []string{mysqlEnv, postgresEnv} {
-		t.Run(env, func(t *testing.T) {
-			u, err := url.Parse(testenv.DSN(t, env))
+// TestRefusalIsNotUnavailable: a server that answers but refuses (the
+// database does not exist, its certificate does not verify, it has no TLS
+// when TLS is asked for) is a configuration to fix, not an outage to wait
+// out, so the error must not be EUNAVAILABLE (gatehouse would retry for
+// ever). The servers of the test setup are PostgreSQL with a self-signed
+// certificate and MariaDB without TLS.
+func TestRefusalIsNotUnavailable(t *testing.T) {
+	for _, tc := range []struct{ name, env, path, query string }{
+		{name: "mysql unknown database", env: mysqlEnv, path: "/gh_no_such_database"},
+		{name: "postgres unknown database", env: postgresEnv, path: "/gh_no_such_database"},
+		{name: "mysql tls on a server without", env: mysqlEnv, query: "tls=true"},
+		{name: "postgres untrusted certificate", env: postgresEnv, query: "sslmode=verify-full"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := url.Parse(testenv.DSN(t, tc.env))
 			if err != nil {
 				t.Fatal(err)
 			}
-			u.Path = "/gh_no_such_database"
+			if tc.path != "" {
+				u.Path = tc.path
+			}
+			if tc.query != "" {
+				u.RawQuery = tc.query
+			}
 			db := openDB(t, u.String())
 			err = db.Migrate(t.Context())
 			if err == nil {
-				t.Fatal("Migrate on a database that does not exist succeeded")
+				t.Fatal("Migrate succeeded")
 			}
 			if c := gatehouse.ErrorCode(err); c == gatehouse.EUNAVAILABLE {
 				t.Fatalf("error %v has code %s, want a configuration error", err, c)
