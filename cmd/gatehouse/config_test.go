@@ -98,3 +98,38 @@ func TestDBPartsEndToEnd(t *testing.T) {
 		t.Errorf("log does not name the mysql store:\n%s", g.logs)
 	}
 }
+
+// TestPostgresTLS runs gatehouse with sslmode=require (the test server has
+// a self-signed certificate, so verify-full is refused: see sqldb's
+// TestRefusalIsNotUnavailable) and checks on the server that every
+// connection gatehouse holds is encrypted.
+func TestPostgresTLS(t *testing.T) {
+	db := storetest.FreshURL(t, "postgres")
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("sslmode", "require")
+	u.RawQuery = q.Encode()
+	g := start(t, storeEnv(t, u.String(), nil))
+	register(t, g.url, "tlsuser", "tls users password")
+	login(t, g.url, "tlsuser", "tls users password")
+
+	admin, err := sqldb.Open(t.Context(), db, sqldb.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var encrypted, plain int
+	err = admin.SQL().QueryRowContext(t.Context(), `SELECT
+			COUNT(*) FILTER (WHERE s.ssl), COUNT(*) FILTER (WHERE NOT s.ssl)
+		FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid
+		WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`).Scan(&encrypted, &plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if encrypted == 0 || plain != 0 {
+		t.Errorf("gatehouse's connections: %d encrypted, %d plain; want all encrypted", encrypted, plain)
+	}
+}
