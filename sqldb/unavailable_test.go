@@ -146,8 +146,12 @@ func TestSQLiteCommitSurvivesKill(t *testing.T) {
 // ever). The servers of the test setup are PostgreSQL with a self-signed
 // certificate and MariaDB without TLS.
 func TestRefusalIsNotUnavailable(t *testing.T) {
-	for _, tc := range []struct{ name, env, path, query string }{
+	for _, tc := range []struct {
+		name, env, path, query string
+		wrongPassword          bool
+	}{
 		{name: "mysql unknown database", env: mysqlEnv, path: "/gh_no_such_database"},
+		{name: "mysql wrong password", env: mysqlEnv, wrongPassword: true},
 		{name: "postgres unknown database", env: postgresEnv, path: "/gh_no_such_database"},
 		{name: "mysql tls on a server without", env: mysqlEnv, query: "tls=true"},
 		{name: "postgres untrusted certificate", env: postgresEnv, query: "sslmode=verify-full"},
@@ -162,6 +166,9 @@ func TestRefusalIsNotUnavailable(t *testing.T) {
 			}
 			if tc.query != "" {
 				u.RawQuery = tc.query
+			}
+			if tc.wrongPassword {
+				u.User = url.UserPassword(u.User.Username(), "gh-wrong-password")
 			}
 			db := openDB(t, u.String())
 			err = db.Migrate(t.Context())
