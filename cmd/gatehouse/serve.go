@@ -160,15 +160,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	defer wg.Wait() // the store closes after this returns: stop using it first
 	defer stopBg()
 	wg.Go(func() {
-		if err := a.waitForStore(bg); err != nil {
-			if bg.Err() == nil {
-				errc <- err
-			}
-			return
+		if err := a.becomeReady(bg, &h); err != nil && bg.Err() == nil {
+			errc <- err
 		}
-		h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}), a.cfg.RequestTimeout))
-		a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
-		a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
 	})
 
 	var runErr error
@@ -186,6 +180,18 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return runErr
 	}
+	return nil
+}
+
+// becomeReady waits for the store, switches h to the real handler, then
+// follows the revocations of other instances until ctx ends.
+func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
+	if err := a.waitForStore(ctx); err != nil {
+		return err
+	}
+	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}), a.cfg.RequestTimeout))
+	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
+	a.auth.FollowRevocations(ctx, a.cfg.RevocationSync)
 	return nil
 }
 
