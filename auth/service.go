@@ -101,6 +101,9 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 	return s.revoked.Sync(ctx, s.store, s.now())
 }
 
+// syncTimeout bounds one read of the revocation feed.
+const syncTimeout = 5 * time.Second
+
 // FollowRevocations calls SyncRevocations every interval until ctx ends.
 func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -110,9 +113,14 @@ func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration)
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+			// Bounded: the set's lock is held while the store is read, and
+			// a store that stopped answering must not stall revocations
+			// made by this instance.
+			sctx, cancel := context.WithTimeout(ctx, syncTimeout)
+			if err := s.SyncRevocations(sctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "revocation sync failed", "err", err)
 			}
+			cancel()
 		}
 	}
 }

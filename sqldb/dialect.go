@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -154,17 +155,42 @@ func isRetryable(err error) bool {
 // overloaded, query timed out), rather than that the query was wrong. Those
 // errors become EUNAVAILABLE: a 503 the client may retry.
 func isUnavailable(err error) bool {
+	if isRefusal(err) {
+		return false
+	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
 	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, mysql.ErrInvalidConn),
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, pgconn.ErrConnClosed),
 		errors.Is(err, context.DeadlineExceeded):
 		return true
 	case errors.As(err, &ne), errors.As(err, &ce), pgconn.Timeout(err):
 		return true
 	}
 	return unavailableCode(err)
+}
+
+// isRefusal reports whether the server could be reached but refused the
+// connection: a wrong password, an unknown user or database, no
+// pg_hba.conf entry, a certificate that does not verify. PostgreSQL
+// reports those inside a connection error, yet they are a configuration
+// to fix, not an outage to wait out, so they are not EUNAVAILABLE (and
+// gatehouse stops instead of retrying at start).
+func isRefusal(err error) bool {
+	var pe *pgconn.PgError
+	var me *mysql.MySQLError
+	var ce *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ce), errors.Is(err, mysql.ErrNoTLS):
+		return true
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "28") || pe.Code == "3D000" // invalid authorization, invalid catalog name
+	case errors.As(err, &me):
+		return me.Number == 1044 || me.Number == 1045 || me.Number == 1049 // access denied (db, user), unknown database
+	}
+	return false
 }
 
 // unavailableCode reports the driver error codes that mean "not now": too

@@ -1,9 +1,15 @@
 package sqldb
 
 import (
+	"crypto/tls"
+	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestRebind(t *testing.T) {
@@ -124,5 +130,33 @@ func TestTimeRoundTrip(t *testing.T) {
 	}
 	if nullMicros(time.Time{}) != nil || !stored(time.Time{}).IsZero() {
 		t.Fatal("the zero time must be NULL")
+	}
+}
+
+// TestIsUnavailable covers the driver errors a cut connection shows up as
+// (found by cutting connections under load, see cmd/gatehouse's
+// TestCutUnderLoad) and the refusals that must not count as an outage.
+func TestIsUnavailable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "pgx conn closed", err: fmt.Errorf("exec: %w", pgconn.ErrConnClosed), want: true},
+		{name: "database/sql conn done", err: sql.ErrConnDone, want: true},
+		{name: "mysql invalid conn", err: mysql.ErrInvalidConn, want: true},
+		{name: "postgres shutting down", err: &pgconn.PgError{Code: "57P01"}, want: true},
+		{name: "postgres bad password", err: &pgconn.PgError{Code: "28P01"}, want: false},
+		{name: "postgres unknown database", err: &pgconn.PgError{Code: "3D000"}, want: false},
+		{name: "mysql access denied", err: &mysql.MySQLError{Number: 1045}, want: false},
+		{name: "certificate not trusted", err: fmt.Errorf("connect: %w", &tls.CertificateVerificationError{}), want: false},
+		{name: "syntax error", err: &pgconn.PgError{Code: "42601"}, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isUnavailable(tt.err); got != tt.want {
+				t.Errorf("isUnavailable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

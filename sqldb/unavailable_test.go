@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"bufio"
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,5 +165,48 @@ func TestOnError(t *testing.T) {
 	want := []string{"user by username:unavailable", "add signing key:internal"}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("OnError calls = %q, want %q", got, want)
+	}
+}
+
+// TestRefusalIsNotUnavailable: a server that answers but refuses (the
+// database does not exist, its certificate does not verify, it has no TLS
+// when TLS is asked for) is a configuration to fix, not an outage to wait
+// out, so the error must not be EUNAVAILABLE (gatehouse would retry for
+// ever). The servers of the test setup are PostgreSQL with a self-signed
+// certificate and MariaDB without TLS.
+func TestRefusalIsNotUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name, env, path, query string
+		wrongPassword          bool
+	}{
+		{name: "mysql unknown database", env: mysqlEnv, path: "/gh_no_such_database"},
+		{name: "mysql wrong password", env: mysqlEnv, wrongPassword: true},
+		{name: "postgres unknown database", env: postgresEnv, path: "/gh_no_such_database"},
+		{name: "mysql tls on a server without", env: mysqlEnv, query: "tls=true"},
+		{name: "postgres untrusted certificate", env: postgresEnv, query: "sslmode=verify-full"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := url.Parse(testenv.DSN(t, tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.path != "" {
+				u.Path = tc.path
+			}
+			if tc.query != "" {
+				u.RawQuery = tc.query
+			}
+			if tc.wrongPassword {
+				u.User = url.UserPassword(u.User.Username(), "gh-wrong-password")
+			}
+			db := openDB(t, u.String())
+			err = db.Migrate(t.Context())
+			if err == nil {
+				t.Fatal("Migrate succeeded")
+			}
+			if c := gatehouse.ErrorCode(err); c == gatehouse.EUNAVAILABLE {
+				t.Fatalf("error %v has code %s, want a configuration error", err, c)
+			}
+		})
 	}
 }

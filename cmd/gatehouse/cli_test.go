@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/storetest"
 	"github.com/gatehouse/gatehouse/sqldb"
 )
 
@@ -31,8 +32,10 @@ func runCLI(t *testing.T, env func(string) string, stdin string, args ...string)
 	return stdout.String(), stderr.String(), err
 }
 
-func TestCLIUsers(t *testing.T) {
-	env := testEnv(t, nil)
+func TestCLIUsers(t *testing.T) { storetest.Each(t, testCLIUsers) }
+
+func testCLIUsers(t *testing.T, db string) {
+	env := storeEnv(t, db, nil)
 	if out, _, err := runCLI(t, env, "", "migrate"); err != nil || !strings.Contains(out, "migrations applied") {
 		t.Fatalf("migrate: %q, %v", out, err)
 	}

@@ -29,7 +29,7 @@ func cmdMigrate(ctx context.Context, args []string, env func() (*config, error),
 	if err != nil {
 		return err
 	}
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, sqldb.Options{})
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DB)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

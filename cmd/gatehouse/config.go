@@ -17,6 +17,7 @@ import (
 // their defaults (TestREADMEConfigTable checks both).
 type config struct {
 	DatabaseURL      string        `env:"DATABASE_URL"`
+	DB               sqldb.Options `env:"DB_MAX_OPEN_CONNS"` // and DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME (zero: the dialect's default)
 	JWTSecret        string        `env:"JWT_SECRET"`
 	Addr             string        `env:"ADDR"`
 	Issuer           string        `env:"ISSUER"`
@@ -25,6 +26,8 @@ type config struct {
 	RefreshTTL       time.Duration `env:"REFRESH_TOKEN_TTL"`
 	PasswordHash     string        `env:"PASSWORD_HASH"`
 	BcryptCost       int           `env:"BCRYPT_COST"`
+	HashQueueTimeout time.Duration `env:"HASH_QUEUE_TIMEOUT"`
+	RequestTimeout   time.Duration `env:"REQUEST_TIMEOUT"`
 	RevocationSync   time.Duration `env:"REVOCATION_SYNC_INTERVAL"`
 	StrictRevocation bool          `env:"STRICT_REVOCATION"`
 	LogFormat        string        `env:"LOG_FORMAT"`
@@ -53,6 +56,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		RefreshTTL:       r.duration("REFRESH_TOKEN_TTL", 720*time.Hour, time.Minute, 8760*time.Hour),
 		PasswordHash:     r.oneOf("PASSWORD_HASH", auth.Bcrypt, auth.Bcrypt, auth.Argon2id),
 		BcryptCost:       r.integer("BCRYPT_COST", 12, 4, 15),
+		HashQueueTimeout: r.duration("HASH_QUEUE_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		RequestTimeout:   r.duration("REQUEST_TIMEOUT", 10*time.Second, time.Second, 5*time.Minute),
 		RevocationSync:   r.duration("REVOCATION_SYNC_INTERVAL", 200*time.Millisecond, 10*time.Millisecond, time.Second),
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
@@ -62,6 +67,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
+	c.DB = r.pool()
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = mysqlFromParts(getenv)
 	}
@@ -96,6 +102,22 @@ func mysqlFromParts(getenv func(string) string) string {
 		port = "3306"
 	}
 	return sqldb.MySQLURL(host, port, getenv("DB_USER"), getenv("DB_PASSWORD"), name)
+}
+
+// pool reads the connection pool settings. Unset ones stay zero, which
+// sqldb.Open turns into the dialect's default (README.md lists them). The
+// bounds keep a typo from exhausting the server's max_connections or
+// recycling connections so often that every request pays a handshake.
+func (r *envReader) pool() sqldb.Options {
+	o := sqldb.Options{
+		MaxOpenConns:    r.integer("DB_MAX_OPEN_CONNS", 0, 1, 1000),
+		MaxIdleConns:    r.integer("DB_MAX_IDLE_CONNS", 0, 1, 1000),
+		ConnMaxLifetime: r.duration("DB_CONN_MAX_LIFETIME", 0, 10*time.Second, 24*time.Hour),
+	}
+	if o.MaxOpenConns > 0 && o.MaxIdleConns > o.MaxOpenConns {
+		r.fail("DB_MAX_IDLE_CONNS", "must not exceed DB_MAX_OPEN_CONNS (%d), got %d", o.MaxOpenConns, o.MaxIdleConns)
+	}
+	return o
 }
 
 // envReader reads typed variables and keeps the first error.

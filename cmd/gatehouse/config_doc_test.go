@@ -95,6 +95,9 @@ func TestREADMEConfigTable(t *testing.T) {
 		if !slices.Contains(read, name) {
 			t.Errorf("config field %s names %s, which loadConfig does not read", rt.Field(i).Name, name)
 		}
+		if rt.Field(i).Type.Kind() == reflect.Struct {
+			continue // several variables, with defaults per dialect
+		}
 		cell, ok := strings.CutPrefix(rows[name], "`")
 		cell, ok2 := strings.CutSuffix(cell, "`")
 		if !ok || !ok2 || strings.Contains(cell, "`") {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/storetest"
 )
 
 // instance is a gatehouse started through run() on 127.0.0.1:0.
@@ -54,9 +56,28 @@ func testEnv(t *testing.T, vars map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
+// storeEnv is testEnv on the database at url (one of storetest.Each's).
+func storeEnv(t *testing.T, url string, vars map[string]string) func(string) string {
+	t.Helper()
+	all := map[string]string{"DATABASE_URL": url}
+	for k, v := range vars {
+		all[k] = v
+	}
+	return testEnv(t, all)
+}
+
 // start runs gatehouse with getenv until the test ends, and waits until
-// /healthz answers.
+// /readyz answers 200: the store is migrated and the keys are loaded.
 func start(t *testing.T, getenv func(string) string) *instance {
+	t.Helper()
+	g := launch(t, getenv)
+	waitReady(t, g.url)
+	return g
+}
+
+// launch runs gatehouse with getenv until the test ends, and returns as
+// soon as it listens, ready or not.
+func launch(t *testing.T, getenv func(string) string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -97,15 +118,16 @@ func start(t *testing.T, getenv func(string) string) *instance {
 			t.Errorf("gatehouse stopped with error: %v", err)
 		}
 	})
-	waitHealthy(t, u)
 	return inst
 }
 
-func waitHealthy(t *testing.T, base string) {
+// waitReady polls /readyz until it answers 200. The deadline only bounds a
+// test that would otherwise hang; no test's verdict rests on how fast.
+func waitReady(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -114,7 +136,7 @@ func waitHealthy(t *testing.T, base string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("%s/healthz did not answer 200", base)
+	t.Fatalf("%s/readyz did not answer 200", base)
 }
 
 // response is a decoded answer.
@@ -129,6 +151,10 @@ func (r response) str(key string) string {
 	s, _ := r.body[key].(string)
 	return s
 }
+
+// testClient gives up on an answer that never comes, so that a hung
+// gatehouse fails its test instead of hanging the run.
+var testClient = &http.Client{Timeout: time.Minute}
 
 // call sends a JSON request; body nil sends none.
 func call(t *testing.T, method, url, bearer string, body any) response {
@@ -151,7 +177,7 @@ func call(t *testing.T, method, url, bearer string, body any) response {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -203,8 +229,10 @@ func login(t *testing.T, base, username, password string) pair {
 
 // TestEndToEnd walks the README's flow through the real server: register,
 // log in, use the protected route, refresh, log out, and be refused.
-func TestEndToEnd(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestEndToEnd(t *testing.T) { storetest.Each(t, testEndToEnd) }
+
+func testEndToEnd(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 
 	r := call(t, "POST", g.url+"/api/register", "", map[string]string{"username": "Alice", "password": "correct horse battery"})
 	wantStatus(t, "register", r, http.StatusCreated)

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/storetest"
 )
 
-func TestRefreshRotationAndReplay(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestRefreshRotationAndReplay(t *testing.T) { storetest.Each(t, testRefreshRotationAndReplay) }
+
+func testRefreshRotationAndReplay(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "bob", "bobs password")
 	p := login(t, g.url, "bob", "bobs password")
 
@@ -36,8 +39,10 @@ func TestRefreshRotationAndReplay(t *testing.T) {
 	wantProblem(t, "refresh token as access token", call(t, "GET", g.url+"/api/main", other.refresh, nil), 401, "invalid_token")
 }
 
-func TestLogoutScopes(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestLogoutScopes(t *testing.T) { storetest.Each(t, testLogoutScopes) }
+
+func testLogoutScopes(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "carol", "carols password")
 	tests := []struct {
 		name         string
@@ -74,8 +79,10 @@ func TestLogoutScopes(t *testing.T) {
 	wantStatus(t, "still logged in after bad scope", call(t, "GET", g.url+"/api/me", p.access, nil), 200)
 }
 
-func TestSessionsListAndDelete(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestSessionsListAndDelete(t *testing.T) { storetest.Each(t, testSessionsListAndDelete) }
+
+func testSessionsListAndDelete(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "dave", "daves password")
 	register(t, g.url, "erin", "erins password")
 	a, b := login(t, g.url, "dave", "daves password"), login(t, g.url, "dave", "daves password")
@@ -122,8 +129,10 @@ func TestSessionsListAndDelete(t *testing.T) {
 	}
 }
 
-func TestPasswordChange(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestPasswordChange(t *testing.T) { storetest.Each(t, testPasswordChange) }
+
+func testPasswordChange(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "frank", "franks password")
 	self, other := login(t, g.url, "frank", "franks password"), login(t, g.url, "frank", "franks password")
 
@@ -140,8 +149,10 @@ func TestPasswordChange(t *testing.T) {
 	login(t, g.url, "frank", "franks new password")
 }
 
-func TestPasswordRules(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+func TestPasswordRules(t *testing.T) { storetest.Each(t, testPasswordRules) }
+
+func testPasswordRules(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	long := strings.Repeat("p", 80)
 	register(t, g.url, "grace", long+"A")
 	wantProblem(t, "differs after byte 72", call(t, "POST", g.url+"/api/login", "", map[string]string{"username": "grace", "password": long + "B"}), 401, "invalid_credentials")
@@ -160,7 +171,11 @@ func TestPasswordRules(t *testing.T) {
 // TestUnknownUserLooksLikeWrongPassword checks status and body; timing is
 // the dummy hash's job (auth tests) and issue 5's statistical test.
 func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
-	g := start(t, testEnv(t, nil))
+	storetest.Each(t, testUnknownUserLooksLikeWrongPassword)
+}
+
+func testUnknownUserLooksLikeWrongPassword(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "judy", "judys password")
 	wrong := call(t, "POST", g.url+"/api/login", "", map[string]string{"username": "judy", "password": "not judys password"})
 	unknown := call(t, "POST", g.url+"/api/login", "", map[string]string{"username": "nobody", "password": "not judys password"})
@@ -173,8 +188,10 @@ func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
 // TestRestartKeepsTokens checks that EdDSA keys live in the store: a token
 // issued before a restart still verifies after it, and so does a
 // revocation made before it.
-func TestRestartKeepsTokens(t *testing.T) {
-	env := testEnv(t, nil)
+func TestRestartKeepsTokens(t *testing.T) { storetest.Each(t, testRestartKeepsTokens) }
+
+func testRestartKeepsTokens(t *testing.T, db string) {
+	env := storeEnv(t, db, nil)
 	g := start(t, env)
 	register(t, g.url, "kate", "kates password")
 	alive, dead := login(t, g.url, "kate", "kates password"), login(t, g.url, "kate", "kates password")
@@ -192,9 +209,11 @@ func TestRestartKeepsTokens(t *testing.T) {
 	}
 }
 
-func TestHS256Mode(t *testing.T) {
+func TestHS256Mode(t *testing.T) { storetest.Each(t, testHS256Mode) }
+
+func testHS256Mode(t *testing.T, db string) {
 	secret := strings.Repeat("s", 32)
-	g := start(t, testEnv(t, map[string]string{"JWT_SECRET": secret}))
+	g := start(t, storeEnv(t, db, map[string]string{"JWT_SECRET": secret}))
 	register(t, g.url, "leo", "leos password")
 	p := login(t, g.url, "leo", "leos password")
 	wantStatus(t, "main", call(t, "GET", g.url+"/api/main", p.access, nil), 200)
@@ -218,6 +237,11 @@ func TestConfigErrorsStopTheStart(t *testing.T) {
 		{name: "bad PASSWORD_HASH", variable: "PASSWORD_HASH", value: "md5"},
 		{name: "wildcard CORS_ALLOWED_ORIGINS", variable: "CORS_ALLOWED_ORIGINS", value: "*"},
 		{name: "CORS origin with a path", variable: "CORS_ALLOWED_ORIGINS", value: "http://localhost:5173,https://app.example.com/app"},
+		{name: "zero DB_MAX_OPEN_CONNS", variable: "DB_MAX_OPEN_CONNS", value: "0"},
+		{name: "bad DB_MAX_IDLE_CONNS", variable: "DB_MAX_IDLE_CONNS", value: "many"},
+		{name: "short DB_CONN_MAX_LIFETIME", variable: "DB_CONN_MAX_LIFETIME", value: "1s"},
+		{name: "bad REQUEST_TIMEOUT", variable: "REQUEST_TIMEOUT", value: "0s"},
+		{name: "bad HASH_QUEUE_TIMEOUT", variable: "HASH_QUEUE_TIMEOUT", value: "1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,13 +264,14 @@ func TestConfigErrorsStopTheStart(t *testing.T) {
 	}
 }
 
-func TestHashUpgradeOnLogin(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
-	g := start(t, testEnv(t, map[string]string{"DATABASE_URL": db, "BCRYPT_COST": "4"}))
+func TestHashUpgradeOnLogin(t *testing.T) { storetest.Each(t, testHashUpgradeOnLogin) }
+
+func testHashUpgradeOnLogin(t *testing.T, db string) {
+	g := start(t, storeEnv(t, db, nil))
 	register(t, g.url, "mallory", "mallorys password")
 	g.stop()
 
-	g2 := start(t, testEnv(t, map[string]string{"DATABASE_URL": db, "BCRYPT_COST": "5"}))
+	g2 := start(t, storeEnv(t, db, map[string]string{"BCRYPT_COST": "5"}))
 	before := userHash(t, db, "mallory")
 	login(t, g2.url, "mallory", "mallorys password")
 	after := userHash(t, db, "mallory")

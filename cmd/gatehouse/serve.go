@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -31,23 +34,35 @@ type app struct {
 }
 
 // openApp connects to and migrates the store, loads or makes the signing
-// keys and builds the auth service.
+// keys and builds the auth service, failing at once if any of it fails:
+// the one-shot commands have an operator watching.
 func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
+	a, err := newApp(ctx, cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.init(ctx); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// newApp opens the store without touching a database server: only a bad
+// url or an SQLite file that cannot be opened fails here.
+func newApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	log := newLogger(cfg, stderr)
 	if cfg.BcryptCost < 10 {
 		log.Warn("BCRYPT_COST is below 10: for tests only, passwords are weakly protected", "cost", cfg.BcryptCost)
 	}
 	m := metrics.New()
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, sqldb.Options{OnError: m.StoreError})
+	opts := cfg.DB
+	opts.OnError = m.StoreError
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &app{cfg: cfg, log: log, store: db, metrics: m}
-	if err := a.init(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return a, nil
+	return &app{cfg: cfg, log: log, store: db, metrics: m}, nil
 }
 
 func (a *app) init(ctx context.Context) (err error) {
@@ -65,6 +80,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Store:      a.store,
 		Tokens:     tokens,
 		Hasher:     &auth.Hasher{Algorithm: a.cfg.PasswordHash, BcryptCost: a.cfg.BcryptCost, Argon2: auth.DefaultArgon2},
+		Pool:       auth.NewPool(runtime.GOMAXPROCS(0), a.cfg.HashQueueTimeout),
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Logger:     a.log,
@@ -115,10 +131,12 @@ func loadKeys(ctx context.Context, cfg *config, store gatehouse.KeyStore) (*toke
 
 // close writes the audit events still queued, then closes the store.
 func (a *app) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.auth.Close(ctx); err != nil {
-		a.log.Error("audit trail not flushed", "err", err)
+	if a.auth != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.auth.Close(ctx); err != nil {
+			a.log.Error("audit trail not flushed", "err", err)
+		}
 	}
 	a.store.Close()
 }
@@ -132,7 +150,7 @@ func cmdServe(ctx context.Context, args []string, env func() (*config, error), s
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -141,46 +159,131 @@ func cmdServe(ctx context.Context, args []string, env func() (*config, error), s
 }
 
 // serve listens on the configured address until ctx ends, then lets the
-// requests in flight finish.
+// requests in flight finish. It listens before the store is ready (see
+// waitForStore), answering 503 meanwhile, so that a database that starts
+// after gatehouse, or is down for a while, needs no restart.
 func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler: web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
-			Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
-			CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins}),
+	var h handlerSwitch
+	h.set(web.NotReady())
+	srv := a.httpServer(&h)
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("gatehouse listening", "addr", ln.Addr().String(), "store", a.store.Dialect(), "version", gatehouse.Version)
+	fmt.Fprintf(stdout, "gatehouse listening on http://%s\n", ln.Addr())
+
+	bg, stopBg := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the store closes after this returns: stop using it first
+	defer stopBg()
+	wg.Go(func() {
+		if err := a.becomeReady(bg, &h); err != nil && bg.Err() == nil {
+			errc <- err
+		}
+	})
+
+	var runErr error
+	select {
+	case runErr = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	}
+	stopBg()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	return nil
+}
+
+// becomeReady waits for the store, switches h to the real handler, then
+// follows the revocations of other instances until ctx ends.
+func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
+	if err := a.waitForStore(ctx); err != nil {
+		return err
+	}
+	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
+		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
+		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins}), a.cfg.RequestTimeout))
+	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
+	go a.purgeAudit(ctx, time.Hour)
+	a.auth.FollowRevocations(ctx, a.cfg.RevocationSync)
+	return nil
+}
+
+// httpServer bounds how long a client may take over each part of a
+// request, so that slow clients cannot hold connections open for ever.
+func (a *app) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      max(30*time.Second, a.cfg.RequestTimeout+5*time.Second),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	bg, stopBg := context.WithCancel(context.Background())
-	defer stopBg()
-	go a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
-	go a.purgeAudit(bg, time.Hour)
+}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("gatehouse started", "addr", ln.Addr().String(), "store", a.store.Dialect(), "alg", a.keys.Algorithm(), "version", gatehouse.Version)
-	fmt.Fprintf(stdout, "gatehouse listening on http://%s\n", ln.Addr())
+// Pauses between attempts to reach the store at start: short at first,
+// since a database that starts beside gatehouse is usually seconds away,
+// then no more than a few log lines a minute for one that stays down.
+const (
+	storeRetryFirst = time.Second
+	storeRetryMax   = 15 * time.Second
+)
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+// waitForStore migrates the store, loads the keys and builds the auth
+// service, retrying for as long as the store cannot be reached
+// (EUNAVAILABLE): the database may start after gatehouse, or be down or
+// behind a wrong port for a while, and an operator expects the process to
+// come up by itself once it answers, as /readyz tells. Any other failure
+// (wrong password, unknown database, a failed migration) is returned,
+// since waiting would not cure it.
+func (a *app) waitForStore(ctx context.Context) error {
+	pause := storeRetryFirst
+	for {
+		err := a.init(ctx)
+		if err == nil || ctx.Err() != nil || gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+			return err
+		}
+		a.log.Error("store unavailable, answering 503 until it is back", "retry_in", pause, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, storeRetryMax)
 	}
-	a.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+}
+
+// withDeadline gives every request at most d. A database that stops
+// answering without closing its connections (a network partition, a hung
+// server) would otherwise hold each request until its client gave up;
+// when d runs out, the store call returns and the answer is 503.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// handlerSwitch serves with whichever handler was set last: the not-ready
+// handler until the store is ready, then the real one.
+type handlerSwitch struct{ h atomic.Pointer[http.Handler] }
+
+func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
 }
