@@ -23,6 +23,8 @@ type Service struct {
 	users      *userCache
 	refreshTTL time.Duration
 	strict     bool
+	keyPolicy  KeyPolicy
+	reloads    keyReloads
 	now        func() time.Time
 	log        *slog.Logger
 
@@ -40,6 +42,7 @@ type Config struct {
 	Pool       *Pool            // nil: one slot per CPU, 5 s queue
 	RefreshTTL time.Duration    // refresh-token (and session) lifetime
 	Strict     bool             // ask the store on every Authenticate
+	Keys       KeyPolicy        // EdDSA key rotation; the zero value rotates only by hand
 	Now        func() time.Time // nil: time.Now
 	Logger     *slog.Logger     // nil: slog.Default()
 }
@@ -55,6 +58,7 @@ func New(cfg Config) (*Service, error) {
 		users:      newUserCache(100_000),
 		refreshTTL: cfg.RefreshTTL,
 		strict:     cfg.Strict,
+		keyPolicy:  cfg.Keys.withDefaults(),
 		now:        cfg.Now,
 		log:        cfg.Logger,
 	}
@@ -86,6 +90,9 @@ func (s *Service) Tokens() *token.Tokens { return s.tokens }
 
 // Store returns the service's store.
 func (s *Service) Store() gatehouse.Store { return s.store }
+
+// KeyPolicy returns the service's key rotation policy, defaults filled in.
+func (s *Service) KeyPolicy() KeyPolicy { return s.keyPolicy }
 
 // SyncRevocations pulls revocations made by other instances into the set.
 func (s *Service) SyncRevocations(ctx context.Context) error {
