@@ -24,6 +24,9 @@ type Deps struct {
 	Keys   *token.KeySet
 	Store  Pinger
 	Logger *slog.Logger
+	// ServiceClients may use introspection, revocation and the revocation
+	// feed; none: those endpoints are off.
+	ServiceClients []ServiceClient
 }
 
 type server struct {
@@ -32,11 +35,13 @@ type server struct {
 	store   Pinger
 	log     *slog.Logger
 	metrics *metrics
+	clients serviceClients
 }
 
 // NewServer returns gatehouse's HTTP handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger, metrics: newMetrics()}
+	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger, metrics: newMetrics(),
+		clients: newServiceClients(d.ServiceClients)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
