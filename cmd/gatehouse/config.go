@@ -8,24 +8,27 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/sqldb"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // config is gatehouse's whole configuration, read from the environment
 // (and a .env file). README.md's configuration table lists every field.
 type config struct {
-	DatabaseURL      string        // DATABASE_URL
-	JWTSecret        string        // JWT_SECRET
-	Addr             string        // ADDR
-	Issuer           string        // ISSUER
-	Audience         string        // AUDIENCE
-	AccessTTL        time.Duration // ACCESS_TOKEN_TTL
-	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL
-	PasswordHash     string        // PASSWORD_HASH
-	BcryptCost       int           // BCRYPT_COST
-	RevocationSync   time.Duration // REVOCATION_SYNC_INTERVAL
-	StrictRevocation bool          // STRICT_REVOCATION
-	LogFormat        string        // LOG_FORMAT
-	LogLevel         string        // LOG_LEVEL
+	DatabaseURL      string              // DATABASE_URL
+	JWTSecret        string              // JWT_SECRET
+	Addr             string              // ADDR
+	Issuer           string              // ISSUER
+	Audience         string              // AUDIENCE
+	AccessTTL        time.Duration       // ACCESS_TOKEN_TTL
+	RefreshTTL       time.Duration       // REFRESH_TOKEN_TTL
+	PasswordHash     string              // PASSWORD_HASH
+	BcryptCost       int                 // BCRYPT_COST
+	RevocationSync   time.Duration       // REVOCATION_SYNC_INTERVAL
+	StrictRevocation bool                // STRICT_REVOCATION
+	KeyRotation      time.Duration       // KEY_ROTATION_INTERVAL; 0: by hand only
+	ServiceClients   []web.ServiceClient // SERVICE_CLIENTS
+	LogFormat        string              // LOG_FORMAT
+	LogLevel         string              // LOG_LEVEL
 }
 
 // configError names the variable that stopped the start.
@@ -49,6 +52,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		BcryptCost:       r.integer("BCRYPT_COST", 12, 4, 15),
 		RevocationSync:   r.duration("REVOCATION_SYNC_INTERVAL", 200*time.Millisecond, 10*time.Millisecond, time.Second),
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
+		KeyRotation:      r.durationOrOff("KEY_ROTATION_INTERVAL", auth.DefaultKeyRotation, time.Hour, 8760*time.Hour),
+		ServiceClients:   r.serviceClients("SERVICE_CLIENTS"),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 	}
@@ -119,6 +124,33 @@ func (r *envReader) duration(name string, def, min, max time.Duration) time.Dura
 		return def
 	}
 	return d
+}
+
+// durationOrOff is duration, with "0" meaning off (0).
+func (r *envReader) durationOrOff(name string, def, min, max time.Duration) time.Duration {
+	if strings.TrimSpace(r.getenv(name)) == "0" {
+		return 0
+	}
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min || d > max {
+		r.fail(name, "must be 0 (off) or a Go duration from %s to %s (like 720h), got %q", min, max, v)
+		return def
+	}
+	return d
+}
+
+// serviceClients reads "id:secret,id2:secret2". The message never shows a
+// secret.
+func (r *envReader) serviceClients(name string) []web.ServiceClient {
+	cs, err := web.ParseServiceClients(r.getenv(name))
+	if err != nil {
+		r.fail(name, "%v", err)
+	}
+	return cs
 }
 
 func (r *envReader) integer(name string, def, min, max int) int {

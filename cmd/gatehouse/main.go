@@ -4,6 +4,7 @@
 //	gatehouse [serve]        run the server (the default)
 //	gatehouse migrate        apply database migrations and exit
 //	gatehouse user add|list|delete
+//	gatehouse keys list|rotate
 //	gatehouse hash-cost      find the bcrypt cost that takes ~250 ms here
 //	gatehouse version
 package main
@@ -57,6 +58,7 @@ commands:
   serve       run the server (default when no command is given)
   migrate     apply database migrations and exit
   user        add, list or delete users
+  keys        list or rotate the signing keys
   hash-cost   measure which bcrypt cost takes about 250 ms on this machine
   version     print the version
 
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, rest, env, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, rest, env, stdin, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, rest, env, stdout, stderr)
 	case "hash-cost":
 		return cmdHashCost(rest, stdout, stderr)
 	case "version":

@@ -17,6 +17,11 @@ import (
 	"github.com/gatehouse/gatehouse/web"
 )
 
+// keySyncInterval is how often an instance reads the signing keys (and
+// rotates them when due). It is far below the publish-ahead time of a new
+// key, and a token with an unknown kid makes an instance reload at once.
+const keySyncInterval = 10 * time.Second
+
 // app is everything the commands share once the configuration is read.
 type app struct {
 	cfg   *config
@@ -59,6 +64,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Hasher:     &auth.Hasher{Algorithm: a.cfg.PasswordHash, BcryptCost: a.cfg.BcryptCost, Argon2: auth.DefaultArgon2},
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
+		Keys:       auth.KeyPolicy{Rotation: a.cfg.KeyRotation},
 		Logger:     a.log,
 	})
 	if err != nil {
@@ -71,30 +77,13 @@ func (a *app) init(ctx context.Context) (err error) {
 }
 
 // loadKeys returns the HS256 key from JWT_SECRET, or the EdDSA keys kept in
-// the store, making the first one on the first start.
+// the store, making the first one on the first start (one between all the
+// instances that start at once).
 func loadKeys(ctx context.Context, cfg *config, store gatehouse.KeyStore) (*token.KeySet, error) {
 	if cfg.JWTSecret != "" {
 		return token.NewHS256([]byte(cfg.JWTSecret))
 	}
-	keys, err := store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
-	}
-	if len(keys) == 0 {
-		k, err := token.GenerateEd25519(time.Now())
-		if err != nil {
-			return nil, err
-		}
-		if err := store.AddSigningKey(ctx, k); err != nil {
-			return nil, fmt.Errorf("save signing key: %w", err)
-		}
-		// Read back: another instance starting at the same moment may
-		// have added its own; both then verify each other's tokens.
-		if keys, err = store.SigningKeys(ctx); err != nil {
-			return nil, fmt.Errorf("load signing keys: %w", err)
-		}
-	}
-	return token.NewEdDSA(keys, time.Now())
+	return auth.LoadKeys(ctx, store, time.Now())
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {
@@ -132,7 +121,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}),
+		Handler:           web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log, ServiceClients: a.cfg.ServiceClients}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -143,6 +132,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	go a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
+	go a.auth.FollowKeys(bg, keySyncInterval)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
