@@ -89,7 +89,7 @@ func (s *Service) RotateKey(ctx context.Context, immediate bool) (KeyInfo, error
 	if len(keys) > 0 {
 		pl.prev, pl.prevAt = keys[len(keys)-1].ID, keys[len(keys)-1].CreatedAt
 	}
-	added, err := pl.apply(ctx, s.store, now)
+	added, _, err := pl.apply(ctx, s.store, now)
 	if err != nil {
 		return KeyInfo{}, err
 	} else if !added {

@@ -86,7 +86,9 @@ func (p KeyPolicy) plan(keys []*gatehouse.SigningKey, now time.Time, ttl time.Du
 	switch due := newest.NotBefore.Add(p.Rotation - p.PublishAhead); {
 	case signer == nil:
 		pl = keyPlan{add: true, prev: newest.ID, prevAt: newest.CreatedAt, notBefore: now}
-	case p.Rotation > 0 && !now.Before(due):
+	case p.Rotation > 0 && !now.Before(due) && !now.Before(newest.NotBefore):
+		// (A successor is published only once the newest key signs, so a
+		// Rotation shorter than PublishAhead cannot pile up keys.)
 		pl = keyPlan{add: true, prev: newest.ID, prevAt: newest.CreatedAt, notBefore: later(now.Add(p.PublishAhead), newest.NotBefore.Add(p.Rotation))}
 	}
 	for _, k := range keys {
@@ -108,10 +110,11 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// apply carries a plan out on the store. A successor that another
-// instance made first is not an error: the reload that follows finds it.
-// A key another instance has already deleted is not one either.
-func (pl keyPlan) apply(ctx context.Context, store gatehouse.KeyStore, now time.Time) (changed bool, err error) {
+// apply carries a plan out on the store and reports whether it added the
+// key and which keys it deleted. A successor that another instance made
+// first is not an error (the reload that follows finds it), nor is a key
+// another instance has already deleted.
+func (pl keyPlan) apply(ctx context.Context, store gatehouse.KeyStore, now time.Time) (added bool, deleted []string, err error) {
 	if pl.add {
 		// CreatedAt orders keys (the newest current one signs), so a
 		// successor's is later than its predecessor's even when clocks
@@ -119,21 +122,22 @@ func (pl keyPlan) apply(ctx context.Context, store gatehouse.KeyStore, now time.
 		created := later(now.Truncate(time.Microsecond), pl.prevAt.Add(time.Microsecond))
 		k, err := token.GenerateEd25519(created)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		k.NotBefore = pl.notBefore
-		if changed, err = store.AddSigningKeyAfter(ctx, k, pl.prev, pl.notBefore); err != nil {
-			return false, fmt.Errorf("add signing key: %w", err)
+		if added, err = store.AddSigningKeyAfter(ctx, k, pl.prev, pl.notBefore); err != nil {
+			return false, nil, fmt.Errorf("add signing key: %w", err)
 		}
 	}
 	for _, id := range pl.remove {
 		err := store.DeleteSigningKey(ctx, id)
-		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-			return changed, fmt.Errorf("delete signing key: %w", err)
+		if err == nil {
+			deleted = append(deleted, id)
+		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return added, deleted, fmt.Errorf("delete signing key: %w", err)
 		}
-		changed = true
 	}
-	return changed, nil
+	return added, deleted, nil
 }
 
 // LoadKeys returns the EdDSA keys kept in store as a KeySet, first making
@@ -147,7 +151,7 @@ func LoadKeys(ctx context.Context, store gatehouse.KeyStore, now time.Time) (*to
 	pl := KeyPolicy{}.withDefaults().plan(keys, now, 0)
 	if pl.add {
 		pl.remove = nil // deleting is SyncKeys' work: it knows the access TTL
-		if _, err := pl.apply(ctx, store, now); err != nil {
+		if _, _, err := pl.apply(ctx, store, now); err != nil {
 			return nil, err
 		}
 		if keys, err = store.SigningKeys(ctx); err != nil {
@@ -160,8 +164,9 @@ func LoadKeys(ctx context.Context, store gatehouse.KeyStore, now time.Time) (*to
 // keyReloads lets tokens with an unknown kid reload the keys, at most once
 // per ReloadMin.
 type keyReloads struct {
-	mu   sync.Mutex
-	last time.Time
+	mu      sync.Mutex
+	last    time.Time // any reload
+	unknown time.Time // the last reload for an unknown kid
 }
 
 // SyncKeys reads the signing keys from the store, rotates them when the
@@ -181,15 +186,15 @@ func (s *Service) SyncKeys(ctx context.Context) error {
 	}
 	pl := s.keyPolicy.plan(keys, now, s.tokens.TTL())
 	if pl.add || len(pl.remove) > 0 {
-		changed, err := pl.apply(ctx, s.store, now)
-		if err != nil {
-			return err
-		}
-		if changed && pl.add {
+		added, deleted, err := pl.apply(ctx, s.store, now)
+		if added {
 			s.log.Info("signing key rotation: next key published", "signs_from", pl.notBefore)
 		}
-		if changed && len(pl.remove) > 0 {
-			s.log.Info("signing keys deleted: their last tokens have expired", "kids", pl.remove)
+		if len(deleted) > 0 {
+			s.log.Info("signing keys deleted: their last tokens have expired", "kids", deleted)
+		}
+		if err != nil {
+			return err
 		}
 		if keys, err = s.store.SigningKeys(ctx); err != nil {
 			return err
@@ -238,14 +243,14 @@ func (s *Service) reloadForUnknownKey(ctx context.Context) bool {
 	if s.reloads.last.After(asked) {
 		return true
 	}
-	if s.now().Sub(s.reloads.last) < s.keyPolicy.ReloadMin {
+	if s.now().Sub(s.reloads.unknown) < s.keyPolicy.ReloadMin {
 		return false
 	}
 	keys, err := s.store.SigningKeys(ctx)
 	if err == nil {
 		err = s.tokens.Keys().Update(keys, s.now().UTC())
 	}
-	s.reloads.last = s.now()
+	s.reloads.last, s.reloads.unknown = s.now(), s.now()
 	if err != nil {
 		s.log.Warn("signing key reload failed", "err", err)
 		return false

@@ -88,6 +88,7 @@ func (v *Verifier) refreshForUnknownKey(ctx context.Context) bool {
 	if asked.Sub(v.keysTried) < v.cfg.KeyRefreshMin {
 		return false
 	}
+	v.keysTried = asked
 	return v.fetchKeysLocked(ctx) == nil
 }
 
@@ -101,7 +102,6 @@ func (v *Verifier) fetchKeys(ctx context.Context) error {
 // fetchKeysLocked fetches the JWKS, installs it and keeps its max-age;
 // keysMu is held.
 func (v *Verifier) fetchKeysLocked(ctx context.Context) error {
-	v.keysTried = v.cfg.Now()
 	err := v.get(ctx, "/.well-known/jwks.json", false, func(resp *http.Response, body []byte) error {
 		if err := v.keys.UpdatePublic(body); err != nil {
 			return err

@@ -115,7 +115,7 @@ type Verifier struct {
 
 	keysMu      sync.Mutex    // one JWKS fetch at a time
 	keysFetched time.Time     // last good fetch; guarded by keysMu
-	keysTried   time.Time     // last attempt; guarded by keysMu
+	keysTried   time.Time     // last fetch for an unknown kid; guarded by keysMu
 	keysMaxAge  time.Duration // the JWKS response's max-age; guarded by keysMu
 
 	stats counters
