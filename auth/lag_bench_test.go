@@ -86,6 +86,7 @@ func benchLag(b *testing.B, url string, interval time.Duration) {
 	slices.Sort(lags)
 	q := func(p int) float64 { return float64(lags[(len(lags)*p+99)/100-1]) / 1e6 }
 	b.ReportMetric(q(50), "p50-ms")
+	b.ReportMetric(q(90), "p90-ms")
 	b.ReportMetric(q(99), "p99-ms")
 	b.ReportMetric(float64(lags[len(lags)-1])/1e6, "max-ms")
 }

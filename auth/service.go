@@ -99,18 +99,40 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 	return s.revoked.Sync(ctx, s.store, s.now())
 }
 
-// FollowRevocations calls SyncRevocations every interval until ctx ends.
+// RevocationWatcher is implemented by stores that can tell at once that a
+// revocation was committed (sqldb on PostgreSQL, by LISTEN/NOTIFY). The
+// channel is a hint to sync now; nil never receives.
+type RevocationWatcher interface {
+	WatchRevocations(ctx context.Context) <-chan struct{}
+}
+
+// minWakeGap is the least time between two syncs that a watcher's signal
+// starts, so that a storm of revocations costs at most one sync per gap.
+const minWakeGap = 10 * time.Millisecond
+
+// FollowRevocations calls SyncRevocations every interval until ctx ends,
+// and also as soon as the store signals a new revocation, if it can.
 func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration) {
+	var wake <-chan struct{}
+	if w, ok := s.store.(RevocationWatcher); ok {
+		wake = w.WatchRevocations(ctx)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("revocation sync failed", "err", err)
+		case <-wake:
+			if gap := minWakeGap - time.Since(last); gap > 0 {
+				time.Sleep(gap)
 			}
+		}
+		last = time.Now()
+		if err := s.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("revocation sync failed", "err", err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -115,4 +116,47 @@ func testRevokeRefresh(t *testing.T, db *sqldb.DB) {
 		t.Fatal(err)
 	}
 	wantRevocations(t, revs, until, t0, other.ID)
+}
+
+// testWatchRevocations: on PostgreSQL a committed revocation signals the
+// listener, also after its connection was killed; elsewhere there is no
+// channel.
+func testWatchRevocations(t *testing.T, db *sqldb.DB) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := db.WatchRevocations(ctx)
+	if db.Dialect() != "postgres" {
+		if ch != nil {
+			t.Fatalf("%s: WatchRevocations = %v, want nil", db.Dialect(), ch)
+		}
+		return
+	}
+	wantSignal := func(what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no signal %s", what)
+		}
+	}
+	wantSignal("once listening")
+	t0 := now()
+	u := createUser(t, db, "alice")
+	s, _ := createSession(t, db, u.ID, t0, t0.Add(time.Hour))
+	if _, err := db.RevokeSessions(ctx, u.ID, s.ID, gatehouse.RevokeOne, t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSignal("after a revocation")
+
+	err := sqldb.ExecForTest(ctx, db, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSignal("after the listener reconnected")
+	s2, _ := createSession(t, db, u.ID, t0, t0.Add(time.Hour))
+	if _, err := db.RevokeSessions(ctx, u.ID, s2.ID, gatehouse.RevokeOne, t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantSignal("after a revocation on the new connection")
 }

@@ -46,6 +46,7 @@ func testStore(t *testing.T, fresh func(t *testing.T) string) {
 		{"AddSigningKeyAfter", testAddSigningKeyAfter},
 		{"AddSigningKeyAfterConcurrent", testAddSigningKeyAfterConcurrent},
 		{"RevokeRefresh", testRevokeRefresh},
+		{"WatchRevocations", testWatchRevocations},
 		{"CreateUserConcurrentSameName", testCreateUserConcurrentSameName},
 		{"CreateUserConcurrentDistinct", testCreateUserConcurrentDistinct},
 		{"MixedConcurrentWrites", testMixedConcurrentWrites},
