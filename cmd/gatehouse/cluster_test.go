@@ -174,11 +174,11 @@ func lagUntilRefused(t *testing.T, url, access string, since time.Time) time.Dur
 // refuse the token.
 func TestClusterRevocation(t *testing.T) {
 	for _, d := range storetest.Dialects {
-		t.Run(d, func(t *testing.T) { testClusterRevocation(t, storetest.FreshURL(t, d)) })
+		t.Run(d, func(t *testing.T) { testClusterRevocation(t, d, storetest.FreshURL(t, d)) })
 	}
 }
 
-func testClusterRevocation(t *testing.T, url string) {
+func testClusterRevocation(t *testing.T, dialect, url string) {
 	cl := newCluster(t, url)
 	var mu sync.Mutex
 	lags := map[string][]time.Duration{}
@@ -203,7 +203,7 @@ func testClusterRevocation(t *testing.T, url string) {
 	close(work)
 	wg.Wait()
 	for _, k := range []string{"b", "c", "verifier", "all"} {
-		t.Logf("%-8s %s", k, summary(lags[k]))
+		t.Logf("%s: refused by %-8s %s", dialect, k, summary(lags[k]))
 	}
 }
 
