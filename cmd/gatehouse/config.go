@@ -14,21 +14,22 @@ import (
 // config is gatehouse's whole configuration, read from the environment
 // (and a .env file). README.md's configuration table lists every field.
 type config struct {
-	DatabaseURL      string              // DATABASE_URL
-	JWTSecret        string              // JWT_SECRET
-	Addr             string              // ADDR
-	Issuer           string              // ISSUER
-	Audience         string              // AUDIENCE
-	AccessTTL        time.Duration       // ACCESS_TOKEN_TTL
-	RefreshTTL       time.Duration       // REFRESH_TOKEN_TTL
-	PasswordHash     string              // PASSWORD_HASH
-	BcryptCost       int                 // BCRYPT_COST
-	RevocationSync   time.Duration       // REVOCATION_SYNC_INTERVAL
-	StrictRevocation bool                // STRICT_REVOCATION
-	KeyRotation      time.Duration       // KEY_ROTATION_INTERVAL; 0: by hand only
-	ServiceClients   []web.ServiceClient // SERVICE_CLIENTS
-	LogFormat        string              // LOG_FORMAT
-	LogLevel         string              // LOG_LEVEL
+	DatabaseURL      string        // DATABASE_URL
+	JWTSecret        string        // JWT_SECRET
+	Addr             string        // ADDR
+	Issuer           string        // ISSUER
+	Audience         string        // AUDIENCE
+	AccessTTL        time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL
+	PasswordHash     string        // PASSWORD_HASH
+	BcryptCost       int           // BCRYPT_COST
+	RevocationSync   time.Duration // REVOCATION_SYNC_INTERVAL
+	StrictRevocation bool          // STRICT_REVOCATION
+	LogFormat        string        // LOG_FORMAT
+	LogLevel         string        // LOG_LEVEL
+
+	KeyRotation    time.Duration       // KEY_ROTATION_INTERVAL; 0: by hand only
+	ServiceClients []web.ServiceClient // SERVICE_CLIENTS
 }
 
 // defaultRevocationSync is how often an instance reads the revocations
