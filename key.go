@@ -22,6 +22,13 @@ type KeyStore interface {
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)
 	// AddSigningKey inserts k.
 	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// AddSigningKeyAfter inserts k as the one successor of the key prev
+	// ("" for the very first key) and, unless retire is zero, sets prev's
+	// RetireAt to retire, in one transaction. Only one key can ever succeed
+	// a given key: when one already does, nothing changes and added is
+	// false. That is how instances rotating at the same moment agree on
+	// one new key.
+	AddSigningKeyAfter(ctx context.Context, k *SigningKey, prev string, retire time.Time) (added bool, err error)
 	// RetireSigningKey sets the key's RetireAt. ENOTFOUND when there is no such key.
 	RetireSigningKey(ctx context.Context, id string, at time.Time) error
 	// DeleteSigningKey removes a key. ENOTFOUND when there is no such key.

@@ -84,6 +84,11 @@ type SessionStore interface {
 	// returns them. Sessions already ended are left alone. With RevokeOne and
 	// a session that is not the user's, it returns ENOTFOUND.
 	RevokeSessions(ctx context.Context, userID, sessionID string, scope RevokeScope, now, until time.Time) ([]Revocation, error)
+	// RevokeRefresh revokes the session of the refresh token whose hash is
+	// given, current or already rotated, with a Revocation lasting until
+	// `until`, and returns it. An unknown token, or one whose session has
+	// ended, changes nothing and returns none.
+	RevokeRefresh(ctx context.Context, hash []byte, now, until time.Time) ([]Revocation, error)
 	// Revocations returns the revocations with Seq > after or RevokedAt >=
 	// since (so that a late commit with a smaller Seq is not missed) whose
 	// Until is after now, in Seq order.

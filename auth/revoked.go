@@ -22,13 +22,41 @@ type Revoked struct {
 	m  atomic.Pointer[map[string]time.Time]
 	mu sync.Mutex // serialises writers
 
-	cursor int64     // highest Seq seen; guarded by mu
-	synced time.Time // time of the last successful Sync; guarded by mu
+	cursor int64        // highest Seq seen; guarded by mu
+	synced time.Time    // time of the last successful Sync; guarded by mu
+	stats  RevokedStats // guarded by mu
+	lag    func(time.Duration)
+}
 
-	// observe, if set, is told the lag of each revocation Sync brings in
-	// (how long after it was made elsewhere it reached this set); the
-	// first Sync, which loads the past, is not observed.
-	observe func(lag time.Duration)
+// RevokedStats describes how a Revoked set follows the store, for metrics.
+type RevokedStats struct {
+	Sessions int           // revoked sessions held now
+	Cursor   int64         // highest revocation Seq seen
+	Syncs    uint64        // successful Syncs
+	Failures uint64        // failed Syncs
+	LastSync time.Time     // time of the last successful Sync
+	Learned  uint64        // revocations made elsewhere that Sync brought in
+	LagTotal time.Duration // sum over Learned of (time learned - RevokedAt)
+	LagMax   time.Duration // the largest of those lags
+}
+
+// Stats returns a snapshot of the set's counters. The mean propagation lag
+// is LagTotal / Learned; it includes clock skew between instances.
+func (r *Revoked) Stats() RevokedStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.stats
+	st.Sessions, st.Cursor, st.LastSync = r.Len(), r.cursor, r.synced
+	return st
+}
+
+// ObserveLag sets a function that Sync calls with the propagation lag of
+// each revocation it learns (time learned minus RevokedAt), for a
+// histogram. It must be fast; nil removes it.
+func (r *Revoked) ObserveLag(fn func(time.Duration)) {
+	r.mu.Lock()
+	r.lag = fn
+	r.mu.Unlock()
 }
 
 // NewRevoked returns an empty set.
@@ -93,6 +121,7 @@ func (r *Revoked) Sync(ctx context.Context, store gatehouse.SessionStore, now ti
 	}
 	revs, err := store.Revocations(ctx, r.cursor, since, now)
 	if err != nil {
+		r.stats.Failures++
 		return err
 	}
 	var fresh []gatehouse.Revocation
@@ -100,8 +129,8 @@ func (r *Revoked) Sync(ctx context.Context, store gatehouse.SessionStore, now ti
 	for _, rv := range revs {
 		if until, ok := cur[rv.SessionID]; !ok || rv.Until.After(until) {
 			fresh = append(fresh, rv)
-			if r.observe != nil && !r.synced.IsZero() && !ok {
-				r.observe(max(0, now.Sub(rv.RevokedAt)))
+			if !r.synced.IsZero() { // the first Sync loads the backlog: no lag to tell
+				r.learned(now.Sub(rv.RevokedAt))
 			}
 		}
 		r.cursor = max(r.cursor, rv.Seq)
@@ -110,5 +139,17 @@ func (r *Revoked) Sync(ctx context.Context, store gatehouse.SessionStore, now ti
 		r.addLocked(now, fresh)
 	}
 	r.synced = now
+	r.stats.Syncs++
 	return nil
+}
+
+// learned counts one revocation brought in by Sync; mu is held.
+func (r *Revoked) learned(lag time.Duration) {
+	lag = max(lag, 0)
+	r.stats.Learned++
+	r.stats.LagTotal += lag
+	r.stats.LagMax = max(r.stats.LagMax, lag)
+	if r.lag != nil {
+		r.lag(lag)
+	}
 }

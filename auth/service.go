@@ -23,6 +23,8 @@ type Service struct {
 	users      *userCache
 	refreshTTL time.Duration
 	strict     bool
+	keyPolicy  KeyPolicy
+	reloads    keyReloads
 	now        func() time.Time
 	log        *slog.Logger
 	observer   Observer
@@ -42,6 +44,7 @@ type Config struct {
 	Pool       *Pool            // nil: one slot per CPU, 5 s queue
 	RefreshTTL time.Duration    // refresh-token (and session) lifetime
 	Strict     bool             // ask the store on every Authenticate
+	Keys       KeyPolicy        // EdDSA key rotation; the zero value rotates only by hand
 	Now        func() time.Time // nil: time.Now
 	Logger     *slog.Logger     // nil: slog.Default()
 	Observer   Observer         // nil: none; see Observer and Observers
@@ -58,6 +61,7 @@ func New(cfg Config) (*Service, error) {
 		users:      newUserCache(100_000),
 		refreshTTL: cfg.RefreshTTL,
 		strict:     cfg.Strict,
+		keyPolicy:  cfg.Keys.withDefaults(),
 		now:        cfg.Now,
 		log:        cfg.Logger,
 	}
@@ -71,7 +75,7 @@ func New(cfg Config) (*Service, error) {
 	if s.observer == nil {
 		s.observer = nopObserver{}
 	}
-	s.revoked.observe = s.observer.RevocationLag
+	s.revoked.ObserveLag(s.observer.RevocationLag)
 	if s.pool == nil {
 		s.pool = NewPool(defaultPoolSize(), 5*time.Second)
 	}
@@ -96,32 +100,56 @@ func (s *Service) Tokens() *token.Tokens { return s.tokens }
 // Store returns the service's store.
 func (s *Service) Store() gatehouse.Store { return s.store }
 
+// KeyPolicy returns the service's key rotation policy, defaults filled in.
+func (s *Service) KeyPolicy() KeyPolicy { return s.keyPolicy }
+
 // SyncRevocations pulls revocations made by other instances into the set.
 func (s *Service) SyncRevocations(ctx context.Context) error {
 	return s.revoked.Sync(ctx, s.store, s.now())
 }
 
-// syncTimeout bounds one read of the revocation feed.
+// syncTimeout bounds one read of the revocation feed: the set's lock is
+// held while the store is read, and a store that stopped answering must not
+// stall revocations made by this instance.
 const syncTimeout = 5 * time.Second
 
-// FollowRevocations calls SyncRevocations every interval until ctx ends.
+// RevocationWatcher is implemented by stores that can tell at once that a
+// revocation was committed (sqldb on PostgreSQL, by LISTEN/NOTIFY). The
+// channel is a hint to sync now; nil never receives.
+type RevocationWatcher interface {
+	WatchRevocations(ctx context.Context) <-chan struct{}
+}
+
+// minWakeGap is the least time between two syncs that a watcher's signal
+// starts, so that a storm of revocations costs at most one sync per gap.
+const minWakeGap = 10 * time.Millisecond
+
+// FollowRevocations calls SyncRevocations every interval until ctx ends,
+// and also as soon as the store signals a new revocation, if it can.
 func (s *Service) FollowRevocations(ctx context.Context, interval time.Duration) {
+	var wake <-chan struct{}
+	if w, ok := s.store.(RevocationWatcher); ok {
+		wake = w.WatchRevocations(ctx)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// Bounded: the set's lock is held while the store is read, and
-			// a store that stopped answering must not stall revocations
-			// made by this instance.
-			sctx, cancel := context.WithTimeout(ctx, syncTimeout)
-			if err := s.SyncRevocations(sctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "revocation sync failed", "err", err)
+		case <-wake:
+			if gap := minWakeGap - time.Since(last); gap > 0 {
+				time.Sleep(gap)
 			}
-			cancel()
 		}
+		last = time.Now()
+		sctx, cancel := context.WithTimeout(ctx, syncTimeout)
+		if err := s.SyncRevocations(sctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "revocation sync failed", "err", err)
+		}
+		cancel()
 	}
 }
 

@@ -22,7 +22,7 @@ var errToken = gatehouse.Errorf(gatehouse.EINVALIDTOKEN, "access token is invali
 // been revoked. The check is an in-memory lookup (see Revoked) unless the
 // service is strict, in which case the store is asked every time.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
-	c, err := s.tokens.Verify(raw)
+	c, err := s.verifyToken(ctx, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -231,7 +231,10 @@ func (c *conn) insertRevocation(ctx context.Context, r *gatehouse.Revocation) er
 	const q = `INSERT INTO revocations (session_id, revoked_at, until) VALUES (?, ?, ?)`
 	args := []any{r.SessionID, micros(r.RevokedAt), micros(r.Until)}
 	if c.d.returning {
-		return c.queryRow(ctx, q+` RETURNING seq`, args...).Scan(&r.Seq)
+		if err := c.queryRow(ctx, q+` RETURNING seq`, args...).Scan(&r.Seq); err != nil {
+			return err
+		}
+		return c.notifyRevocation(ctx)
 	}
 	res, err := c.exec(ctx, q, args...)
 	if err != nil {

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -77,4 +78,48 @@ func (db *DB) DeleteSigningKey(ctx context.Context, id string) error {
 		return err
 	})
 	return db.wrap(ctx, "delete signing key", err)
+}
+
+// AddSigningKeyAfter inserts k as the successor of prev ("" for the first
+// key) and sets prev's RetireAt to retire (unless zero or already earlier),
+// in one transaction. The key_rotations row, keyed by prev, is inserted
+// first: its primary key lets one of any number of concurrent calls with
+// the same prev through; the others roll back on the unique violation and
+// report added false. It sets a missing CreatedAt and NotBefore as
+// AddSigningKey does.
+func (db *DB) AddSigningKeyAfter(ctx context.Context, k *gatehouse.SigningKey, prev string, retire time.Time) (bool, error) {
+	if !lookupable(prev) {
+		return false, fmt.Errorf("sqldb: add signing key after %q: not a key id", prev)
+	}
+	now := db.now()
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = now
+	}
+	if k.NotBefore.IsZero() {
+		k.NotBefore = k.CreatedAt
+	}
+	err := db.write(ctx, now, func(c *conn) error {
+		if _, err := c.exec(ctx, `INSERT INTO key_rotations (predecessor, key_id, created_at) VALUES (?, ?, ?)`,
+			prev, k.ID, micros(k.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `INSERT INTO signing_keys (id, algorithm, private_key, created_at, not_before, retire_at)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Algorithm, k.Private, micros(k.CreatedAt), micros(k.NotBefore), nullMicros(k.RetireAt)); err != nil {
+			return err
+		}
+		if prev == "" || retire.IsZero() {
+			return nil
+		}
+		_, err := c.exec(ctx, `UPDATE signing_keys SET retire_at = ? WHERE id = ? AND (retire_at IS NULL OR retire_at > ?)`,
+			micros(retire), prev, micros(retire))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, db.wrap(ctx, "add signing key after", err)
+	}
+	return true, nil
 }

@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -158,4 +160,35 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// RevokeRefresh revokes the session of the refresh token with the given
+// hash, whether the token is current or already rotated, with a revocation
+// lasting until `until`. An unknown hash, or a session already ended,
+// changes nothing and returns no revocation.
+func (db *DB) RevokeRefresh(ctx context.Context, hash []byte, now, until time.Time) ([]gatehouse.Revocation, error) {
+	if len(hash) != hashLen {
+		return nil, nil
+	}
+	var revs []gatehouse.Revocation
+	err := db.write(ctx, now, func(c *conn) error {
+		revs = nil
+		var sessionID, userID string
+		err := c.queryRow(ctx, `SELECT s.id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+			WHERE t.hash = ?`+c.d.forUpdate, hash).Scan(&sessionID, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		r, ok, err := c.revoke(ctx, userID, sessionID, until)
+		if ok {
+			revs = []gatehouse.Revocation{r}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, db.wrap(ctx, "revoke refresh", err)
+	}
+	return revs, nil
 }

@@ -129,18 +129,18 @@ var attacks = []struct {
 	{name: "b64 false header", control: good, attack: tok(header("b64", false)), cause: errHeader},
 
 	// kid must name a key of the set.
-	{name: "kid unknown", control: good, attack: tok(header("kid", "3q2-7wAAAAA")), cause: errUnknownKid},
+	{name: "kid unknown", control: good, attack: tok(header("kid", "3q2-7wAAAAA")), cause: ErrUnknownKey},
 	{name: "kid missing", control: good, attack: tok(header("kid", nil)), cause: errNoKid},
 	{name: "kid empty", control: good, attack: tok(header("kid", "")), cause: errNoKid},
 	{name: "kid a number", control: good, attack: tok(header("kid", 1)), cause: errNoKid},
-	{name: "kid path traversal", control: good, attack: tok(header("kid", "../../../../../../etc/passwd")), cause: errUnknownKid},
-	{name: "kid SQL", control: good, attack: tok(header("kid", "' OR '1'='1' --")), cause: errUnknownKid},
-	{name: "kid NUL and control bytes", control: good, attack: tok(header("kid", "\x00\r\n\x7f")), cause: errUnknownKid},
-	{name: "kid 5 KB", control: good, attack: tok(header("kid", strings.Repeat("A", 5000))), cause: errUnknownKid},
+	{name: "kid path traversal", control: good, attack: tok(header("kid", "../../../../../../etc/passwd")), cause: ErrUnknownKey},
+	{name: "kid SQL", control: good, attack: tok(header("kid", "' OR '1'='1' --")), cause: ErrUnknownKey},
+	{name: "kid NUL and control bytes", control: good, attack: tok(header("kid", "\x00\r\n\x7f")), cause: ErrUnknownKey},
+	{name: "kid 5 KB", control: good, attack: tok(header("kid", strings.Repeat("A", 5000))), cause: ErrUnknownKey},
 	{name: "kid 10 KB", control: good, attack: tok(header("kid", strings.Repeat("A", 10000))), cause: errTooLarge},
 	{name: "token of another instance", control: issued, attack: func(t *testing.T, _ *fixture) string {
 		return issued(t, newEdFixture(t))
-	}, cause: errUnknownKid},
+	}, cause: ErrUnknownKey},
 	{name: "another instance's key under our kid", control: good, attack: tok(signedBy(signedByAttacker)), cause: jwt.ErrTokenSignatureInvalid},
 	{name: "HS256 set: token of another secret", mode: HS256, control: issued, attack: func(t *testing.T, _ *fixture) string {
 		ks, _ := NewHS256([]byte("another secret, at least 32 bytes long"))
@@ -149,7 +149,7 @@ var attacks = []struct {
 			t.Fatal(err)
 		}
 		return raw
-	}, cause: errUnknownKid},
+	}, cause: ErrUnknownKey},
 	{name: "HS256 set: another secret under our kid", mode: HS256, control: good, attack: tok(signedBy(func(_ *fixture, input string) []byte {
 		return hmacSHA256([]byte("another secret, at least 32 bytes long"), input)
 	})), cause: jwt.ErrTokenSignatureInvalid},

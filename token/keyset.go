@@ -33,9 +33,10 @@ const MinSecretSize = 32
 // is not usable. It is safe for concurrent use: Update builds a new
 // immutable state and swaps it in atomically, so verification never locks.
 type KeySet struct {
-	alg   string
-	mu    sync.Mutex // serialises Update; readers never take it
-	state atomic.Pointer[keyState]
+	alg    string
+	public bool       // made by NewEdDSAPublic: verifies only
+	mu     sync.Mutex // serialises Update; readers never take it
+	state  atomic.Pointer[keyState]
 }
 
 // keyState is one immutable generation of a KeySet.
@@ -134,13 +135,20 @@ func NewEdDSA(keys []*gatehouse.SigningKey, now time.Time) (*KeySet, error) {
 // invalidates every cached verification, so tokens signed with a removed key
 // are refused at once. An HS256 KeySet cannot be updated.
 func (ks *KeySet) Update(keys []*gatehouse.SigningKey, now time.Time) error {
-	if ks.alg != EdDSA {
-		return errors.New("token: only an EdDSA key set can be updated")
+	if ks.alg != EdDSA || ks.public {
+		return errors.New("token: only an EdDSA key set that signs can be updated with signing keys")
 	}
 	st, err := newEdDSAState(keys, now)
 	if err != nil {
 		return err
 	}
+	ks.swap(st)
+	return nil
+}
+
+// swap installs st, carrying the epoch over unless a kid went away or its
+// key changed.
+func (ks *KeySet) swap(st *keyState) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	old := ks.state.Load()
@@ -152,7 +160,15 @@ func (ks *KeySet) Update(keys []*gatehouse.SigningKey, now time.Time) error {
 		}
 	}
 	ks.state.Store(st)
-	return nil
+}
+
+// SignerID returns the kid that Issue would sign with at now, or "" when no
+// key may sign (or the set verifies only).
+func (ks *KeySet) SignerID(now time.Time) string {
+	if k := ks.state.Load().signer(now); k != nil {
+		return k.id
+	}
+	return ""
 }
 
 // Algorithm returns the alg the KeySet signs with and the only one it

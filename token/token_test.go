@@ -437,7 +437,7 @@ func TestUpdate(t *testing.T) {
 		if err := f.ks.Update([]*gatehouse.SigningKey{next}, t0); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
-		wantInvalid(t, f, oldRaw, errUnknownKid)
+		wantInvalid(t, f, oldRaw, ErrUnknownKey)
 		wantValid(t, f, newRaw)
 	})
 

@@ -99,3 +99,14 @@ func New(ks *KeySet, opts Options) *Tokens {
 
 // TTL returns the lifetime of the access tokens Issue makes.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
+
+// Keys returns the KeySet the Tokens sign and verify with, so that its
+// owner can update it when keys rotate.
+func (t *Tokens) Keys() *KeySet { return t.ks }
+
+// Issuer returns the iss of every token, which is also the base of the
+// URLs gatehouse publishes about itself.
+func (t *Tokens) Issuer() string { return t.issuer }
+
+// Audience returns the aud of every token.
+func (t *Tokens) Audience() string { return t.audience }

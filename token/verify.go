@@ -9,18 +9,23 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// ErrUnknownKey is the cause (errors.Is) of a refusal because the token's
+// kid names no key of the KeySet. It is the one refusal that reloading the
+// keys can cure: a key made by another instance, or published since the
+// keys were last read.
+var ErrUnknownKey = errors.New("kid is unknown")
+
 // Causes of refusal. They are wrapped beside the client-facing
 // *gatehouse.Error for logs and tests; their text never reaches a client,
 // which sees only the Error's Message.
 var (
-	errTooLarge   = errors.New("token is longer than MaxTokenSize")
-	errMalformed  = errors.New("token is not three base64url segments")
-	errAlgorithm  = errors.New("alg is not the key set's")
-	errHeader     = errors.New("header has a parameter other than alg, kid and typ")
-	errType       = errors.New("typ is not at+jwt")
-	errNoKid      = errors.New("kid is missing")
-	errUnknownKid = errors.New("kid is unknown")
-	errExpired    = errors.New("token is expired")
+	errTooLarge  = errors.New("token is longer than MaxTokenSize")
+	errMalformed = errors.New("token is not three base64url segments")
+	errAlgorithm = errors.New("alg is not the key set's")
+	errHeader    = errors.New("header has a parameter other than alg, kid and typ")
+	errType      = errors.New("typ is not at+jwt")
+	errNoKid     = errors.New("kid is missing")
+	errExpired   = errors.New("token is expired")
 )
 
 // Verify checks a compact JWT and returns its claims. It refuses anything
@@ -94,7 +99,7 @@ func (st *keyState) keyFor(tok *jwt.Token, alg string) (*key, error) {
 	}
 	k := st.byID[kid]
 	if k == nil || k.method.Alg() != alg {
-		return nil, errUnknownKid
+		return nil, ErrUnknownKey
 	}
 	return k, nil
 }

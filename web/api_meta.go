@@ -14,7 +14,7 @@ func (s *server) handleJWKS() http.Handler {
 		b := s.keys.JWKS()
 		h := w.Header()
 		h.Set("Content-Type", "application/jwk-set+json")
-		h.Set("Cache-Control", "public, max-age=300")
+		h.Set("Cache-Control", s.publicCache())
 		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
 	})

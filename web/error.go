@@ -57,6 +57,9 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// Error is RFC 6749's error code, set only on the OAuth endpoints for
+	// the OAuth client libraries that read it.
+	Error string `json:"error,omitempty"`
 }
 
 // StatusOf returns the HTTP status for err's code.
@@ -79,6 +82,12 @@ type RetryAfterError interface {
 // writeError writes err as a problem document. Internal errors are logged
 // with their cause and shown only as "internal error".
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeErrorAs(w, r, log, err, "")
+}
+
+// writeErrorAs is writeError with the problem document's "error" member
+// set to oauthError (unless empty).
+func writeErrorAs(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, oauthError string) {
 	code := gatehouse.ErrorCode(err)
 	status := StatusOf(err)
 	if code == gatehouse.EINTERNAL || code == gatehouse.EUNAVAILABLE {
@@ -96,11 +105,18 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
-	writeProblem(w, status, code, gatehouse.ErrorMessage(err))
+	writeProblemDoc(w, Problem{Status: status, Code: code, Detail: gatehouse.ErrorMessage(err), Error: oauthError})
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	b, _ := json.Marshal(Problem{Type: ProblemTypePrefix + code, Title: codeTitle[code], Status: status, Detail: detail, Code: code})
+	writeProblemDoc(w, Problem{Status: status, Code: code, Detail: detail})
+}
+
+// writeProblemDoc fills in p's Type and Title from its Code and writes it.
+func writeProblemDoc(w http.ResponseWriter, p Problem) {
+	p.Type, p.Title = ProblemTypePrefix+p.Code, codeTitle[p.Code]
+	status := p.Status
+	b, _ := json.Marshal(p)
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))

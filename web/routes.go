@@ -28,6 +28,14 @@ func (s *server) routes(mux *router) {
 	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
+	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())
+	// For other services, with a service client's credentials; without
+	// SERVICE_CLIENTS these paths do not exist (404).
+	if len(s.clients) > 0 {
+		api("POST", "/oauth/introspect", s.serviceOnly(s.handleIntrospect(), "invalid_client"))
+		api("POST", "/oauth/revoke", s.serviceOnly(s.handleRevoke(), "invalid_client"))
+		api("GET", "/api/revocations", s.serviceOnly(s.handleRevocationFeed(), ""))
+	}
 	api("GET", "/healthz", s.handleHealthz())
 	api("GET", "/readyz", s.handleReadyz())
 	api("GET", "/metrics", s.handleMetrics())

@@ -39,6 +39,9 @@ type Deps struct {
 	// CORSAllowedOrigins are the origins, as ParseOrigin returns them,
 	// whose scripts may call the JSON API (cors.go); none: CORS is off.
 	CORSAllowedOrigins []string
+	// ServiceClients may use introspection, revocation and the revocation
+	// feed; none: those endpoints are off.
+	ServiceClients []ServiceClient
 }
 
 type server struct {
@@ -52,6 +55,7 @@ type server struct {
 	pages     *pages
 	csrfKey   []byte
 	xorigin   *http.CrossOriginProtection
+	clients   serviceClients
 }
 
 // Server is gatehouse's HTTP handler.
@@ -64,7 +68,8 @@ type Server struct {
 func NewServer(d Deps) *Server {
 	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger,
 		metrics: d.Metrics, requests: d.Requests, accessLog: d.AccessLog,
-		pages: newPages(), csrfKey: d.CSRFKey, xorigin: http.NewCrossOriginProtection()}
+		pages: newPages(), csrfKey: d.CSRFKey, xorigin: http.NewCrossOriginProtection(),
+		clients: newServiceClients(d.ServiceClients)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

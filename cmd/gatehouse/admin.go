@@ -42,6 +42,7 @@ type cli struct {
 type cliOpts struct {
 	json  bool
 	all   bool
+	now   bool
 	user  string
 	types string
 	since string

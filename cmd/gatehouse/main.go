@@ -5,7 +5,7 @@
 //	gatehouse migrate        apply database migrations and exit
 //	gatehouse user add|list|show|lock|unlock|delete
 //	gatehouse sessions list|revoke
-//	gatehouse keys list
+//	gatehouse keys list|rotate
 //	gatehouse audit          list the audit trail
 //	gatehouse hash-cost      find the bcrypt cost that takes ~250 ms here
 //	gatehouse version
@@ -89,7 +89,7 @@ commands:
   migrate     apply database migrations and exit
   user        add, list, show, lock, unlock or delete users
   sessions    list or revoke a user's sessions
-  keys        list the token signing keys
+  keys        list or rotate the token signing keys
   audit       list the audit trail (--user, --type, --since, --limit)
   hash-cost   measure which bcrypt cost takes about 250 ms on this machine
   version     print the version

@@ -21,6 +21,11 @@ import (
 	"github.com/gatehouse/gatehouse/web"
 )
 
+// keySyncInterval is how often an instance reads the signing keys (and
+// rotates them when due). It is far below the publish-ahead time of a new
+// key, and a token with an unknown kid makes an instance reload at once.
+const keySyncInterval = 10 * time.Second
+
 // app is everything the commands share once the configuration is read.
 type app struct {
 	cfg     *config
@@ -83,6 +88,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Pool:       auth.NewPool(runtime.GOMAXPROCS(0), a.cfg.HashQueueTimeout),
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
+		Keys:       auth.KeyPolicy{Rotation: a.cfg.KeyRotation},
 		Logger:     a.log,
 		Observer:   a.metrics,
 	})
@@ -103,30 +109,13 @@ func (a *app) init(ctx context.Context) (err error) {
 }
 
 // loadKeys returns the HS256 key from JWT_SECRET, or the EdDSA keys kept in
-// the store, making the first one on the first start.
+// the store, making the first one on the first start (one between all the
+// instances that start at once).
 func loadKeys(ctx context.Context, cfg *config, store gatehouse.KeyStore) (*token.KeySet, error) {
 	if cfg.JWTSecret != "" {
 		return token.NewHS256([]byte(cfg.JWTSecret))
 	}
-	keys, err := store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
-	}
-	if len(keys) == 0 {
-		k, err := token.GenerateEd25519(time.Now())
-		if err != nil {
-			return nil, err
-		}
-		if err := store.AddSigningKey(ctx, k); err != nil {
-			return nil, fmt.Errorf("save signing key: %w", err)
-		}
-		// Read back: another instance starting at the same moment may
-		// have added its own; both then verify each other's tokens.
-		if keys, err = store.SigningKeys(ctx); err != nil {
-			return nil, fmt.Errorf("load signing keys: %w", err)
-		}
-	}
-	return token.NewEdDSA(keys, time.Now())
+	return auth.LoadKeys(ctx, store, time.Now())
 }
 
 // close writes the audit events still queued, then closes the store.
@@ -211,9 +200,12 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 	}
 	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
 		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
-		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins}), a.cfg.RequestTimeout))
+		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins, ServiceClients: a.cfg.ServiceClients}), a.cfg.RequestTimeout))
 	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
-	go a.purgeAudit(ctx, time.Hour)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the store closes after serve returns: stop using it first
+	wg.Go(func() { a.purgeAudit(ctx, time.Hour) })
+	wg.Go(func() { a.auth.FollowKeys(ctx, keySyncInterval) })
 	a.auth.FollowRevocations(ctx, a.cfg.RevocationSync)
 	return nil
 }
