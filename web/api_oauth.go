@@ -164,16 +164,16 @@ func (s *server) handleMetadata() http.Handler {
 		RevocationAuth    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 		RevocationFeed    string   `json:"revocation_feed_endpoint,omitempty"`
 	}
-	iss := s.auth.Tokens().Issuer()
-	base := strings.TrimRight(iss, "/")
-	doc := response{Issuer: iss, JWKSURI: base + "/.well-known/jwks.json"}
-	if len(s.clients) > 0 {
-		basic := []string{"client_secret_basic"}
-		doc.Introspection, doc.IntrospectionAuth = base+"/oauth/introspect", basic
-		doc.Revocation, doc.RevocationAuth = base+"/oauth/revoke", basic
-		doc.RevocationFeed = base + "/api/revocations"
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		iss := s.auth.Tokens().Issuer()
+		base := strings.TrimRight(iss, "/")
+		doc := response{Issuer: iss, JWKSURI: base + "/.well-known/jwks.json"}
+		if len(s.clients) > 0 {
+			basic := []string{"client_secret_basic"}
+			doc.Introspection, doc.IntrospectionAuth = base+"/oauth/introspect", basic
+			doc.Revocation, doc.RevocationAuth = base+"/oauth/revoke", basic
+			doc.RevocationFeed = base + "/api/revocations"
+		}
 		w.Header().Set("Cache-Control", s.publicCache())
 		encode(w, http.StatusOK, doc)
 	})
