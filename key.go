@@ -34,6 +34,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	KeyStore
+	ThrottleStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
