@@ -28,13 +28,28 @@ type Client struct {
 
 var errCredentials = gatehouse.Errorf(gatehouse.ECREDENTIALS, "invalid username or password")
 
-// Register creates an account.
+// Register creates an account. It is not throttled: it is for the
+// operator's tools; requests from clients go through RegisterFrom.
 func (s *Service) Register(ctx context.Context, username, password string) (*gatehouse.User, error) {
+	return s.register(ctx, username, password, "")
+}
+
+// RegisterFrom creates an account for a client, throttled per client
+// address (Throttling.Register): every registration that gets as far as
+// hashing counts, successful or not.
+func (s *Service) RegisterFrom(ctx context.Context, username, password string, c Client) (*gatehouse.User, error) {
+	return s.register(ctx, username, password, addressKey(c.IP))
+}
+
+func (s *Service) register(ctx context.Context, username, password, addr string) (*gatehouse.User, error) {
 	if err := ValidateUsername(username); err != nil {
 		return nil, err
 	}
 	password = NormalizePassword(password)
 	if err := ValidatePassword(password, username); err != nil {
+		return nil, err
+	}
+	if err := s.takeRegistration(addr, s.now()); err != nil {
 		return nil, err
 	}
 	h, err := s.hash(ctx, password)
@@ -49,16 +64,45 @@ func (s *Service) Register(ctx context.Context, username, password string) (*gat
 	return u, nil
 }
 
-// Login checks a username and password and opens a session.
+// Login checks a username and password and opens a session. The
+// throttles are consulted first: a locked username or address is refused
+// with ETOOMANYREQUESTS before any hashing, even with the right password,
+// so that a locked account cannot be probed at all. An unknown username
+// is counted like a known one, so the throttle reveals nothing either.
 func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+	now, addr, key := s.now(), addressKey(c.IP), ""
+	if err := s.checkAddress(addr, now); err != nil {
+		return nil, err
+	}
+	if ValidateUsername(username) == nil {
+		key = userThrottleKey(username)
+		if err := s.takeUser(ctx, key, now); err != nil {
+			return nil, err
+		}
+	}
+	pair, err := s.login(ctx, username, password, c)
+	switch {
+	case err == nil:
+		s.resetUser(ctx, key)
+	case gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS && addr != "":
+		s.addrs.take(addr, now, s.throttling.LoginAddress)
+	}
+	return pair, err
+}
+
+func (s *Service) login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
 	password = NormalizePassword(password)
 	if !plausibleCredentials(username, password) {
 		return nil, errCredentials
 	}
 	u, err := s.store.UserByUsername(ctx, username)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		// Same work as a wrong password: timing must not tell.
-		_, _, _ = s.verify(ctx, s.dummyHash, password)
+		// Same work as a wrong password: timing must not tell. A shed
+		// hash is shed here too, or a busy server would answer 503 for
+		// known users only.
+		if _, _, err := s.verify(ctx, s.dummyHash, password); err != nil {
+			return nil, err
+		}
 		return nil, errCredentials
 	} else if err != nil {
 		return nil, err

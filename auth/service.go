@@ -26,6 +26,11 @@ type Service struct {
 	now        func() time.Time
 	log        *slog.Logger
 
+	throttling Throttling
+	addrs      *memThrottle // failed logins per client address
+	regs       *memThrottle // registrations per client address
+	refused    throttleCounters
+
 	// dummyHash is verified against when the username is unknown, so that
 	// an unknown user costs the same hash as a wrong password and timing
 	// does not reveal whether the account exists.
@@ -37,12 +42,16 @@ type Config struct {
 	Store      gatehouse.Store
 	Tokens     *token.Tokens
 	Hasher     *Hasher
-	Pool       *Pool            // nil: one slot per CPU, 5 s queue
+	Pool       *Pool            // nil: DefaultPoolSize slots, DefaultQueue per slot, DefaultQueueWait
 	RefreshTTL time.Duration    // refresh-token (and session) lifetime
 	Strict     bool             // ask the store on every Authenticate
 	Now        func() time.Time // nil: time.Now
 	Logger     *slog.Logger     // nil: slog.Default()
+	Throttling Throttling       // zero: no throttling; see DefaultThrottling
 }
+
+// maxAddresses bounds each in-memory throttle (about 100 bytes a record).
+const maxAddresses = 100_000
 
 // New returns a Service. It hashes once, to make the dummy hash.
 func New(cfg Config) (*Service, error) {
@@ -57,6 +66,9 @@ func New(cfg Config) (*Service, error) {
 		strict:     cfg.Strict,
 		now:        cfg.Now,
 		log:        cfg.Logger,
+		throttling: cfg.Throttling,
+		addrs:      newMemThrottle(maxAddresses),
+		regs:       newMemThrottle(maxAddresses),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -65,7 +77,8 @@ func New(cfg Config) (*Service, error) {
 		s.log = slog.Default()
 	}
 	if s.pool == nil {
-		s.pool = NewPool(defaultPoolSize(), 5*time.Second)
+		n := DefaultPoolSize()
+		s.pool = NewPool(n, n*DefaultQueue, DefaultQueueWait)
 	}
 	h, err := s.hasher.Hash("gatehouse dummy password, never matches")
 	if err != nil {
