@@ -26,6 +26,7 @@ type config struct {
 	StrictRevocation bool          // STRICT_REVOCATION
 	LogFormat        string        // LOG_FORMAT
 	LogLevel         string        // LOG_LEVEL
+	abuseConfig                    // throttles, proxies, hashing pool: config_abuse.go
 }
 
 // configError names the variable that stopped the start.
@@ -52,6 +53,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 	}
+	c.abuseConfig = loadAbuseConfig(&r)
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = mysqlFromParts(getenv)

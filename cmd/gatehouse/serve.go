@@ -60,6 +60,8 @@ func (a *app) init(ctx context.Context) (err error) {
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Logger:     a.log,
+		Pool:       auth.NewPool(a.cfg.HashConcurrency, a.cfg.HashQueue, a.cfg.HashQueueWait),
+		Throttling: a.cfg.throttling(),
 	})
 	if err != nil {
 		return err
@@ -131,18 +133,15 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(web.NewServer(web.Deps{
+		Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
+		TrustedProxies: a.cfg.TrustedProxies, ClientIPHeader: a.cfg.ClientIPHeader,
+	}), a.log)
+	a.logAbuseSettings()
 	bg, stopBg := context.WithCancel(context.Background())
 	defer stopBg()
 	go a.auth.FollowRevocations(bg, a.cfg.RevocationSync)
+	go a.auth.SweepThrottles(bg, throttleSweepInterval)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -164,4 +163,49 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// The server's limits, so that slow or huge clients cannot hold it: a
+// client must send its headers within readHeaderTimeout (slowloris) and
+// its whole request within readTimeout; a response must be written within
+// writeTimeout (above the hashing queue's longest wait); an idle
+// keep-alive connection is closed after idleTimeout.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// throttleSweepInterval is how often forgotten throttle records are dropped.
+const throttleSweepInterval = 10 * time.Minute
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    web.ServerMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// logAbuseSettings logs the throttles and the hashing pool at start, and
+// warns about settings that undo them.
+func (a *app) logAbuseSettings() {
+	c := a.cfg
+	a.log.Info("abuse limits",
+		"login_user_limit", c.LoginUserLimit, "login_address_limit", c.LoginAddressLimit,
+		"login_window", c.LoginWindow, "login_lockout_max", c.LoginLockoutMax,
+		"register_address_limit", c.RegisterLimit, "register_window", c.RegisterWindow,
+		"hash_concurrency", c.HashConcurrency, "hash_queue", c.HashQueue, "hash_queue_wait", c.HashQueueWait,
+		"trusted_proxies", len(c.TrustedProxies))
+	if c.LoginUserLimit == 0 {
+		a.log.Warn("LOGIN_USER_LIMIT is 0: passwords may be guessed without limit")
+	}
+	if c.trustsEveryone() {
+		a.log.Warn("TRUSTED_PROXIES covers every address: any client can choose its own address", "header", c.ClientIPHeader)
+	}
 }
