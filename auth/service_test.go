@@ -158,3 +158,30 @@ func TestAccessTokenExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTokensAreNotInterchangeable: a refresh token is no access token and
+// an access token is no refresh token; neither use harms the session.
+func TestTokensAreNotInterchangeable(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, openStore(t, filepath.Join(t.TempDir(), "g.db")), edKeys(t), 4, nil)
+	if _, err := s.Register(ctx, "gina", "ginas password"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Login(ctx, "gina", "ginas password", auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, p.RefreshToken); gatehouse.ErrorCode(err) != gatehouse.EINVALIDTOKEN {
+		t.Errorf("refresh token as access token: %v, want invalid_token", err)
+	}
+	if _, err := s.Refresh(ctx, p.AccessToken, auth.Client{}); gatehouse.ErrorCode(err) != gatehouse.EINVALIDREFRESH {
+		t.Errorf("access token as refresh token: %v, want invalid_refresh_token", err)
+	}
+	// Both still work for what they are.
+	if _, err := s.Authenticate(ctx, p.AccessToken); err != nil {
+		t.Errorf("access token after the misuse: %v", err)
+	}
+	if _, err := s.Refresh(ctx, p.RefreshToken, auth.Client{}); err != nil {
+		t.Errorf("refresh token after the misuse: %v", err)
+	}
+}
