@@ -15,11 +15,13 @@ import (
 // flood of logins would take every core and starve authenticated
 // requests. A request that finds the queue full, or waits longer than the
 // wait for a slot, is shed with EUNAVAILABLE and a Retry-After, so a flood
-// costs the server no more than its queue.
+// costs the server no more than its queue. Hashes run at a low thread
+// priority (SetNice) so that the requests that never hash come first.
 type Pool struct {
 	slots    chan struct{}
 	maxQueue int64
 	wait     time.Duration
+	nice     int
 	queued   atomic.Int64
 	done     atomic.Uint64
 	shed     atomic.Uint64
@@ -30,6 +32,18 @@ type Pool struct {
 func NewPool(size, queue int, wait time.Duration) *Pool {
 	return &Pool{slots: make(chan struct{}, max(size, 1)), maxQueue: int64(max(queue, 0)), wait: wait}
 }
+
+// DefaultNice is the nice value the server runs hashes at unless told
+// otherwise (HASH_NICE): the lowest priority, so that when a hash and an
+// authenticated request want the same core, the operating system gives it
+// to the request. A pool from NewPool, or auth.New's own, runs hashes at
+// the process's priority until SetNice.
+const DefaultNice = 19
+
+// SetNice sets the nice value (0 to 19) of the threads that run hashes,
+// before the pool is used. 0 runs them like everything else. It has
+// effect on Linux only, where the nice value is a thread's own.
+func (p *Pool) SetNice(n int) { p.nice = min(max(n, 0), 19) }
 
 // DefaultPoolSize leaves one core of the machine to everything but
 // hashing, so that authenticated requests keep a core however many
@@ -72,9 +86,41 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 		}
 	}
 	defer func() { <-p.slots }()
-	fn()
+	p.run(fn)
 	p.done.Add(1)
 	return nil
+}
+
+// run calls fn at the pool's nice value: on a goroutine of its own that
+// locks its thread, lowers the thread's priority and ends without
+// unlocking it, so that the runtime ends the thread too and the lowered
+// priority never serves anything else. A new thread costs microseconds; a
+// hash, hundreds of milliseconds. (A thread whose priority could not be
+// lowered is unlocked and kept.)
+func (p *Pool) run(fn func()) {
+	if p.nice == 0 || !canRenice {
+		fn()
+		return
+	}
+	var panicked any
+	done := make(chan struct{})
+	// While the caller holds its thread, the hash cannot start on it:
+	// the caller may be on the main thread, which is left alone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		runtime.LockOSThread()
+		if !lowerThreadPriority(p.nice) {
+			runtime.UnlockOSThread()
+		}
+		fn()
+	}()
+	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
 }
 
 // enqueue waits for a slot, holding a place in the queue meanwhile.

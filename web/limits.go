@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse"
@@ -19,8 +18,7 @@ const MaxHeaderBytes = 32 << 10
 // and small enough that a connection cannot make the server buffer much.
 const ServerMaxHeaderBytes = 4 * MaxHeaderBytes
 
-var errHeaderTooLarge = gatehouse.Errorf(gatehouse.EMALFORMED,
-	"%s", fmt.Sprintf("request headers are larger than %d bytes", MaxHeaderBytes))
+var errHeaderTooLarge = gatehouse.Errorf(gatehouse.EMALFORMED, "request headers are larger than %d bytes", MaxHeaderBytes)
 
 // limitHeaders refuses requests whose headers are over MaxHeaderBytes.
 func (s *server) limitHeaders(h http.Handler) http.Handler {

@@ -25,6 +25,7 @@ type abuseConfig struct {
 	HashConcurrency   int            // HASH_CONCURRENCY
 	HashQueue         int            // HASH_QUEUE
 	HashQueueWait     time.Duration  // HASH_QUEUE_WAIT
+	HashNice          int            // HASH_NICE
 }
 
 // loadAbuseConfig reads the abuse settings into r's first error, if any.
@@ -43,12 +44,20 @@ func loadAbuseConfig(r *envReader) abuseConfig {
 		ClientIPHeader:    r.header("CLIENT_IP_HEADER", web.HeaderXForwardedFor, web.HeaderForwarded),
 		HashConcurrency:   r.integer("HASH_CONCURRENCY", auth.DefaultPoolSize(), 1, 1024),
 		HashQueueWait:     r.duration("HASH_QUEUE_WAIT", auth.DefaultQueueWait, 0, 20*time.Second),
+		HashNice:          r.integer("HASH_NICE", auth.DefaultNice, 0, 19),
 	}
 	c.HashQueue = r.integer("HASH_QUEUE", auth.DefaultQueue*c.HashConcurrency, 0, 1_000_000)
 	if c.LoginLockoutMax < c.LoginWindow && r.err == nil {
 		r.fail("LOGIN_LOCKOUT_MAX", "must not be shorter than LOGIN_WINDOW (%s)", c.LoginWindow)
 	}
 	return c
+}
+
+// pool is the hashing pool from the settings.
+func (c *abuseConfig) pool() *auth.Pool {
+	p := auth.NewPool(c.HashConcurrency, c.HashQueue, c.HashQueueWait)
+	p.SetNice(c.HashNice)
+	return p
 }
 
 // throttling is the auth service's throttling from the settings. The

@@ -26,7 +26,7 @@ func TestAbuseConfigDefaults(t *testing.T) {
 	if c.TrustedProxies != nil || c.ClientIPHeader != "X-Forwarded-For" {
 		t.Errorf("proxies = %v, header %q; want none and X-Forwarded-For", c.TrustedProxies, c.ClientIPHeader)
 	}
-	if c.HashConcurrency != auth.DefaultPoolSize() || c.HashQueue != auth.DefaultQueue*c.HashConcurrency || c.HashQueueWait != auth.DefaultQueueWait {
+	if c.HashConcurrency != auth.DefaultPoolSize() || c.HashQueue != auth.DefaultQueue*c.HashConcurrency || c.HashQueueWait != auth.DefaultQueueWait || c.HashNice != auth.DefaultNice {
 		t.Errorf("pool = %d slots, queue %d, wait %v", c.HashConcurrency, c.HashQueue, c.HashQueueWait)
 	}
 }
@@ -37,7 +37,7 @@ func TestAbuseConfigValues(t *testing.T) {
 		"REGISTER_ADDRESS_LIMIT": "7", "REGISTER_WINDOW": "2h",
 		"TRUSTED_PROXIES":  "10.0.0.0/8, 192.0.2.7 2001:db8::/32,::ffff:172.16.0.0/108",
 		"CLIENT_IP_HEADER": "forwarded",
-		"HASH_CONCURRENCY": "3", "HASH_QUEUE": "0", "HASH_QUEUE_WAIT": "500ms",
+		"HASH_CONCURRENCY": "3", "HASH_QUEUE": "0", "HASH_QUEUE_WAIT": "500ms", "HASH_NICE": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestAbuseConfigValues(t *testing.T) {
 	if !slices.Equal(c.TrustedProxies, want) {
 		t.Errorf("TRUSTED_PROXIES = %v, want %v", c.TrustedProxies, want)
 	}
-	if c.ClientIPHeader != "Forwarded" || c.HashConcurrency != 3 || c.HashQueue != 0 || c.HashQueueWait != 500*time.Millisecond {
+	if c.ClientIPHeader != "Forwarded" || c.HashConcurrency != 3 || c.HashQueue != 0 || c.HashQueueWait != 500*time.Millisecond || c.HashNice != 0 {
 		t.Errorf("header %q, pool %d/%d/%v", c.ClientIPHeader, c.HashConcurrency, c.HashQueue, c.HashQueueWait)
 	}
 }
@@ -72,6 +72,7 @@ func TestAbuseConfigInvalid(t *testing.T) {
 		"HASH_CONCURRENCY":       "0",
 		"HASH_QUEUE":             "-5",
 		"HASH_QUEUE_WAIT":        "1m",
+		"HASH_NICE":              "20",
 	} {
 		_, err := loadConfig(envOf(map[string]string{name: value}))
 		var ce *configError

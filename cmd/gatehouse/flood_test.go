@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +29,8 @@ var (
 	floodFactor   = flag.Float64("flood.factor", 10, "login rate as a multiple of hashing capacity")
 	floodCost     = flag.Int("flood.cost", 12, "bcrypt cost")
 	floodSlots    = flag.Int("flood.slots", 0, "HASH_CONCURRENCY (0: the default)")
+	floodNice     = flag.Int("flood.nice", -1, "HASH_NICE (-1: the default)")
+	floodCompare  = flag.Bool("flood.compare", false, "also measure nice 0 and the former pool (a slot per CPU, nice 0), in turn")
 	floodPhase    = flag.Duration("flood.phase", 8*time.Second, "length of each measured phase")
 	floodInterval = flag.Duration("flood.interval", 2*time.Millisecond, "pause between authenticated requests")
 )
@@ -35,46 +40,73 @@ var (
 // concurrent flood of logins at flood.factor times the hashing capacity,
 // through the real server on loopback. Throttling is off, so that every
 // login reaches the hashing pool. It reports p99 per phase and the medians
-// over flood.runs pairs; the target is flood p99 <= 3x quiet p99. It
-// decides nothing: timing is reported, not judged.
+// over flood.runs pairs; the target is flood p99 <= 3x quiet p99. With
+// -flood.compare, two more instances are measured in turn with the first,
+// run by run, so that all see the same machine: the same slots at nice 0,
+// and the former pool (a slot per CPU, nice 0). It decides nothing: timing
+// is reported, not judged.
 func TestFloodBenchmark(t *testing.T) {
 	if !*flood {
 		t.Skip("opt-in: go test -run TestFloodBenchmark -v ./cmd/gatehouse/ -flood")
 	}
-	env := map[string]string{
+	base := map[string]string{
 		"BCRYPT_COST": strconv.Itoa(*floodCost), "LOGIN_USER_LIMIT": "0", "LOGIN_ADDRESS_LIMIT": "0", "LOG_LEVEL": "error",
 	}
-	slots := auth.DefaultPoolSize()
+	slots, nice := auth.DefaultPoolSize(), auth.DefaultNice
 	if *floodSlots > 0 {
 		slots = *floodSlots
-		env["HASH_CONCURRENCY"] = strconv.Itoa(slots)
 	}
+	if *floodNice >= 0 {
+		nice = *floodNice
+	}
+	subjects := []*floodSubject{newFloodSubject(t, base, slots, nice)}
+	if *floodCompare {
+		subjects = append(subjects, newFloodSubject(t, base, slots, 0), newFloodSubject(t, base, runtime.GOMAXPROCS(0), 0))
+	}
+	hash := hashTime(t, *floodCost)
+	t.Logf("bcrypt cost %d: %v a hash (nice 0, measured here); GOMAXPROCS %d", *floodCost, hash.Round(time.Millisecond), runtime.GOMAXPROCS(0))
+	for run := range *floodRuns {
+		for _, s := range subjects {
+			s.run(t, run, float64(s.slots)/hash.Seconds()**floodFactor)
+		}
+	}
+	for _, s := range subjects {
+		t.Logf("MEDIANS over %d runs, %s: quiet p99 %.3f ms, flood p99 %.3f ms, ratio of p99s %.2f (target <= 3)",
+			*floodRuns, s.name, medianOf(s.quiet), medianOf(s.flooded), medianOf(s.ratios))
+	}
+}
+
+// floodSubject is one instance under the benchmark and its results.
+type floodSubject struct {
+	name, url, access      string
+	slots                  int
+	quiet, flooded, ratios []float64
+}
+
+func newFloodSubject(t *testing.T, base map[string]string, slots, nice int) *floodSubject {
+	env := maps.Clone(base)
+	env["HASH_CONCURRENCY"], env["HASH_NICE"] = strconv.Itoa(slots), strconv.Itoa(nice)
 	g := start(t, testEnv(t, env))
 	register(t, g.url, "bench", "bench password")
-	access := login(t, g.url, "bench", "bench password").access
-
-	hash := hashTime(t, *floodCost)
-	capacity := float64(slots) / hash.Seconds()
-	rate := *floodFactor * capacity
-	t.Logf("bcrypt cost %d: %v a hash; %d slot(s): capacity %.1f logins/s; flood %.0f logins/s (%.0fx)",
-		*floodCost, hash.Round(time.Millisecond), slots, capacity, rate, *floodFactor)
-
-	var quiet, flooded, ratios []float64
-	for run := range *floodRuns {
-		q := measure(t, g.url, access, *floodPhase)
-		stop, stats := startFlood(g.url, rate)
-		time.Sleep(time.Second) // let the queue fill
-		f := measure(t, g.url, access, *floodPhase)
-		stop()
-		qp, fp := percentile(q, 0.99), percentile(f, 0.99)
-		quiet, flooded, ratios = append(quiet, ms(qp)), append(flooded, ms(fp)), append(ratios, float64(fp)/float64(qp))
-		t.Logf("run %d: quiet p50 %v p99 %v (n=%d) | flood p50 %v p99 %v (n=%d) | ratio %.2f | logins sent %d: 401 %d, 503 %d, other %d",
-			run+1, percentile(q, 0.5), qp, len(q), percentile(f, 0.5), fp, len(f), float64(fp)/float64(qp),
-			stats.sent.Load(), stats.served.Load(), stats.shed.Load(), stats.other.Load())
-		time.Sleep(2 * time.Second) // let the queue drain before the next quiet phase
+	return &floodSubject{
+		name: fmt.Sprintf("%d hashing slot(s) at nice %d", slots, nice), slots: slots,
+		url: g.url, access: login(t, g.url, "bench", "bench password").access,
 	}
-	t.Logf("MEDIANS over %d runs: quiet p99 %.3f ms, flood p99 %.3f ms, ratio of p99s %.2f (target <= 3)",
-		*floodRuns, medianOf(quiet), medianOf(flooded), medianOf(ratios))
+}
+
+// run measures a quiet phase, then a flood phase at rate logins a second.
+func (s *floodSubject) run(t *testing.T, run int, rate float64) {
+	q := measure(t, s.url, s.access, *floodPhase)
+	stop, stats := startFlood(s.url, rate)
+	time.Sleep(time.Second) // let the queue fill
+	f := measure(t, s.url, s.access, *floodPhase)
+	stop()
+	qp, fp := percentile(q, 0.99), percentile(f, 0.99)
+	s.quiet, s.flooded, s.ratios = append(s.quiet, ms(qp)), append(s.flooded, ms(fp)), append(s.ratios, float64(fp)/float64(qp))
+	t.Logf("run %d, %s: quiet p50 %v p99 %v (n=%d) | flood %.1f/s p50 %v p99 %v (n=%d) | ratio %.2f | logins %d: 401 %d, 503 %d, other %d",
+		run+1, s.name, percentile(q, 0.5), qp, len(q), rate, percentile(f, 0.5), fp, len(f), float64(fp)/float64(qp),
+		stats.sent.Load(), stats.served.Load(), stats.shed.Load(), stats.other.Load())
+	time.Sleep(2 * time.Second) // let the queue drain before the next quiet phase
 }
 
 // hashTime is the median time of a few hashes at cost, here and now.
@@ -184,4 +216,3 @@ func medianOf(v []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
-

@@ -60,7 +60,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Logger:     a.log,
-		Pool:       auth.NewPool(a.cfg.HashConcurrency, a.cfg.HashQueue, a.cfg.HashQueueWait),
+		Pool:       a.cfg.pool(),
 		Throttling: a.cfg.throttling(),
 	})
 	if err != nil {
@@ -200,7 +200,7 @@ func (a *app) logAbuseSettings() {
 		"login_user_limit", c.LoginUserLimit, "login_address_limit", c.LoginAddressLimit,
 		"login_window", c.LoginWindow, "login_lockout_max", c.LoginLockoutMax,
 		"register_address_limit", c.RegisterLimit, "register_window", c.RegisterWindow,
-		"hash_concurrency", c.HashConcurrency, "hash_queue", c.HashQueue, "hash_queue_wait", c.HashQueueWait,
+		"hash_concurrency", c.HashConcurrency, "hash_queue", c.HashQueue, "hash_queue_wait", c.HashQueueWait, "hash_nice", c.HashNice,
 		"trusted_proxies", len(c.TrustedProxies))
 	if c.LoginUserLimit == 0 {
 		a.log.Warn("LOGIN_USER_LIMIT is 0: passwords may be guessed without limit")
