@@ -5,15 +5,12 @@ import "syscall"
 // canRenice: on Linux the nice value belongs to a thread, not the process.
 const canRenice = true
 
-// lowerThreadPriority sets the nice value of the calling thread, locked to
-// its goroutine, and reports whether it did. It leaves the main thread
-// alone: the runtime cannot end that one, so it would keep the lowered
-// priority (parked for good, but still). Lowering priority needs no
-// privilege; a failure leaves the thread as it was.
-func lowerThreadPriority(nice int) bool {
-	tid := syscall.Gettid()
-	if tid == syscall.Getpid() {
-		return false
-	}
-	return syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice) == nil
+// isMainThread reports whether the calling goroutine runs on the process's
+// first thread (its thread id is the process id).
+func isMainThread() bool { return syscall.Gettid() == syscall.Getpid() }
+
+// setThreadNice sets the nice value of the calling thread, which must be
+// locked to its goroutine. Lowering priority needs no privilege.
+func setThreadNice(nice int) {
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
 }

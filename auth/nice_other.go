@@ -6,4 +6,6 @@ package auth
 // run at the process's priority.
 const canRenice = false
 
-func lowerThreadPriority(int) bool { return false }
+func isMainThread() bool { return false }
+
+func setThreadNice(int) {}

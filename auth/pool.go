@@ -91,36 +91,53 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 	return nil
 }
 
-// run calls fn at the pool's nice value: on a goroutine of its own that
+// run calls fn at the pool's nice value, on a goroutine of its own that
 // locks its thread, lowers the thread's priority and ends without
 // unlocking it, so that the runtime ends the thread too and the lowered
 // priority never serves anything else. A new thread costs microseconds; a
-// hash, hundreds of milliseconds. (A thread whose priority could not be
-// lowered is unlocked and kept.)
+// hash, hundreds of milliseconds. A panic in fn reaches the caller.
 func (p *Pool) run(fn func()) {
 	if p.nice == 0 || !canRenice {
 		fn()
 		return
 	}
-	var panicked any
-	done := make(chan struct{})
-	// While the caller holds its thread, the hash cannot start on it:
-	// the caller may be on the main thread, which is left alone.
+	// The caller holds its thread meanwhile, so that fn starts on another.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	go func() {
-		defer close(done)
-		defer func() { panicked = recover() }()
-		runtime.LockOSThread()
-		if !lowerThreadPriority(p.nice) {
-			runtime.UnlockOSThread()
-		}
-		fn()
-	}()
-	<-done
-	if panicked != nil {
-		panic(panicked)
+	res := make(chan any, 1)
+	p.startLowered(fn, res)
+	if v := <-res; v != nil {
+		panic(v)
 	}
+}
+
+// startLowered starts fn on a locked thread at the pool's nice value and
+// returns once fn is about to run there; res gets fn's panic value or nil.
+// The main thread is never lowered, since the runtime cannot end it: a
+// goroutine that lands there holds it while it starts another, which then
+// cannot land there too.
+func (p *Pool) startLowered(fn func(), res chan<- any) {
+	started := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		if isMainThread() {
+			p.startLowered(fn, res)
+			close(started)
+			runtime.UnlockOSThread()
+			return
+		}
+		setThreadNice(p.nice) // on failure the thread just runs as it was, and ends
+		close(started)
+		res <- recovered(fn)
+	}()
+	<-started
+}
+
+// recovered calls fn and returns the value it panicked with, or nil.
+func recovered(fn func()) (v any) {
+	defer func() { v = recover() }()
+	fn()
+	return nil
 }
 
 // enqueue waits for a slot, holding a place in the queue meanwhile.
