@@ -42,6 +42,7 @@ type Store interface {
 	SessionStore
 	KeyStore
 	AuditStore
+	ThrottleStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -271,7 +271,7 @@ func TestRevocationLagObserved(t *testing.T) {
 }
 
 func TestPoolWaiting(t *testing.T) {
-	p := auth.NewPool(1, time.Second)
+	p := auth.NewPool(1, 1, time.Second)
 	release := make(chan struct{})
 	started := make(chan struct{})
 	go p.Do(context.Background(), func() { close(started); <-release })

@@ -10,23 +10,36 @@ import (
 // its rule (flows.go, session.go) and then records the event, so that the
 // rules read without the bookkeeping and no outcome goes unreported.
 
-// Register creates an account.
+// Register creates an account. It is not throttled: it is for the
+// operator's tools; requests from clients go through RegisterFrom.
 func (s *Service) Register(ctx context.Context, username, password string) (*gatehouse.User, error) {
-	u, err := s.register(ctx, username, password)
+	u, err := s.register(ctx, username, password, "")
+	s.registerEvent(ctx, u, err)
+	return u, err
+}
+
+// RegisterFrom creates an account for a client, throttled per client
+// address.
+func (s *Service) RegisterFrom(ctx context.Context, username, password string, c Client) (*gatehouse.User, error) {
+	u, err := s.register(ctx, username, password, addressKey(c.IP))
+	s.registerEvent(ctx, u, err)
+	return u, err
+}
+
+func (s *Service) registerEvent(ctx context.Context, u *gatehouse.User, err error) {
 	switch {
 	case err == nil:
 		s.Record(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditRegistered, UserID: u.ID, Username: u.Username})
 	case gatehouse.ErrorCode(err) == gatehouse.ETOOMANYREQUESTS:
 		s.Record(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditThrottled, Reason: "register"})
 	}
-	return u, err
 }
 
 // Login checks a username and password and opens a session. Every refusal
 // for the credentials is the same invalid_credentials; the audit trail
 // keeps the reason (unknown_user, wrong_password, locked).
 func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
-	pair, err := s.login(ctx, username, password, c)
+	pair, err := s.throttledLogin(ctx, username, password, c)
 	s.loginEvent(ctx, username, c, pair, err)
 	return pair, err
 }

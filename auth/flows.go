@@ -28,13 +28,18 @@ type Client struct {
 
 var errCredentials = gatehouse.Errorf(gatehouse.ECREDENTIALS, "invalid username or password")
 
-// register creates an account (Register reports it).
-func (s *Service) register(ctx context.Context, username, password string) (*gatehouse.User, error) {
+// register creates an account (Register and RegisterFrom report it). With
+// a client address it is throttled per address (Throttling.Register):
+// every registration that gets as far as hashing counts, successful or not.
+func (s *Service) register(ctx context.Context, username, password, addr string) (*gatehouse.User, error) {
 	if err := ValidateUsername(username); err != nil {
 		return nil, err
 	}
 	password = NormalizePassword(password)
 	if err := ValidatePassword(password, username); err != nil {
+		return nil, err
+	}
+	if err := s.takeRegistration(addr, s.now()); err != nil {
 		return nil, err
 	}
 	h, err := s.hash(ctx, password)
@@ -49,6 +54,32 @@ func (s *Service) register(ctx context.Context, username, password string) (*gat
 	return u, nil
 }
 
+// throttledLogin consults the throttles before login: a locked username
+// or address is refused with ETOOMANYREQUESTS before any hashing, even
+// with the right password, so that a locked account cannot be probed at
+// all. An unknown username is counted like a known one, so the throttle
+// reveals nothing either.
+func (s *Service) throttledLogin(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+	now, addr, key := s.now(), addressKey(c.IP), ""
+	if err := s.checkAddress(addr, now); err != nil {
+		return nil, err
+	}
+	if ValidateUsername(username) == nil {
+		key = userThrottleKey(username)
+		if err := s.takeUser(ctx, key, now); err != nil {
+			return nil, err
+		}
+	}
+	pair, err := s.login(ctx, username, password, c)
+	switch {
+	case err == nil:
+		s.resetUser(ctx, key)
+	case gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS && addr != "":
+		s.addrs.take(addr, now, s.throttling.LoginAddress)
+	}
+	return pair, err
+}
+
 // login checks a username and password and opens a session (Login
 // reports it). A locked account answers like a wrong password, after the
 // same hash, so that neither the answer nor its timing tells it apart.
@@ -59,8 +90,12 @@ func (s *Service) login(ctx context.Context, username, password string, c Client
 	}
 	u, err := s.store.UserByUsername(ctx, username)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		// Same work as a wrong password: timing must not tell.
-		_, _, _ = s.verify(ctx, s.dummyHash, password)
+		// Same work as a wrong password: timing must not tell. A shed
+		// hash is shed here too, or a busy server would answer 503 for
+		// known users only.
+		if _, _, err := s.verify(ctx, s.dummyHash, password); err != nil {
+			return nil, err
+		}
 		return nil, &loginFailure{reason: ReasonUnknownUser}
 	} else if err != nil {
 		return nil, err

@@ -30,6 +30,11 @@ type Service struct {
 	observer   Observer
 	audit      *auditWriter
 
+	throttling Throttling
+	addrs      *memThrottle // failed logins per client address
+	regs       *memThrottle // registrations per client address
+	refused    throttleCounters
+
 	// dummyHash is verified against when the username is unknown, so that
 	// an unknown user costs the same hash as a wrong password and timing
 	// does not reveal whether the account exists.
@@ -41,14 +46,18 @@ type Config struct {
 	Store      gatehouse.Store
 	Tokens     *token.Tokens
 	Hasher     *Hasher
-	Pool       *Pool            // nil: one slot per CPU, 5 s queue
+	Pool       *Pool            // nil: DefaultPoolSize slots, DefaultQueue per slot, DefaultQueueWait
 	RefreshTTL time.Duration    // refresh-token (and session) lifetime
 	Strict     bool             // ask the store on every Authenticate
 	Keys       KeyPolicy        // EdDSA key rotation; the zero value rotates only by hand
 	Now        func() time.Time // nil: time.Now
 	Logger     *slog.Logger     // nil: slog.Default()
 	Observer   Observer         // nil: none; see Observer and Observers
+	Throttling Throttling       // zero: no throttling; see DefaultThrottling
 }
+
+// maxAddresses bounds each in-memory throttle (about 100 bytes a record).
+const maxAddresses = 100_000
 
 // New returns a Service. It hashes once, to make the dummy hash.
 func New(cfg Config) (*Service, error) {
@@ -64,6 +73,9 @@ func New(cfg Config) (*Service, error) {
 		keyPolicy:  cfg.Keys.withDefaults(),
 		now:        cfg.Now,
 		log:        cfg.Logger,
+		throttling: cfg.Throttling,
+		addrs:      newMemThrottle(maxAddresses),
+		regs:       newMemThrottle(maxAddresses),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -77,7 +89,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.revoked.ObserveLag(s.observer.RevocationLag)
 	if s.pool == nil {
-		s.pool = NewPool(defaultPoolSize(), 5*time.Second)
+		n := DefaultPoolSize()
+		s.pool = NewPool(n, n*DefaultQueue, DefaultQueueWait)
 	}
 	h, err := s.hasher.Hash("gatehouse dummy password, never matches")
 	if err != nil {

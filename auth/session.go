@@ -131,12 +131,19 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := ValidatePassword(next, u.Username); err != nil {
 		return err
 	}
+	// The current password is guessed against the same throttle as at
+	// login, so that a stolen access token cannot be used to find it.
+	key := userThrottleKey(u.Username)
+	if err := s.takeUser(ctx, key, s.now()); err != nil {
+		return err
+	}
 	ok, _, err := s.verify(ctx, u.PasswordHash, NormalizePassword(current))
 	if err != nil {
 		return err
 	} else if !ok {
 		return gatehouse.Errorf(gatehouse.ECREDENTIALS, "current password is wrong")
 	}
+	s.resetUser(ctx, key)
 	h, err := s.hash(ctx, next)
 	if err != nil {
 		return err

@@ -96,6 +96,15 @@ func (d *dialect) rebind(query string) string {
 	return q
 }
 
+// ignoreDuplicate ends an INSERT so that a row whose unique key col
+// already exists is left as it is, without an error.
+func (d *dialect) ignoreDuplicate(col string) string {
+	if d.name == dialectMySQL {
+		return " ON DUPLICATE KEY UPDATE " + col + " = " + col
+	}
+	return " ON CONFLICT (" + col + ") DO NOTHING"
+}
+
 // isUniqueViolation reports whether err is a unique or primary key violation,
 // by the driver's error code: SQLite extended codes 2067 and 1555, MySQL
 // 1062, PostgreSQL SQLSTATE 23505.

@@ -6,8 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,6 +260,16 @@ var attacks = []struct {
 		rand.Read(b)
 		return base64.RawURLEncoding.EncodeToString(b)
 	}, cause: errMalformed},
+	{name: "a refresh token in gatehouse's form", control: issued, attack: func(t *testing.T, _ *fixture) string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return "ghr_" + base64.RawURLEncoding.EncodeToString(b) // as auth makes them
+	}, cause: errMalformed},
+	{name: "a refresh token with JWT-like dots", control: issued, attack: func(t *testing.T, _ *fixture) string {
+		return "ghr_" + strings.Repeat("A", 14) + "." + strings.Repeat("B", 14) + "." + strings.Repeat("C", 13)
+	}, cause: jwt.ErrTokenMalformed},
+	// The reverse, an access token presented as a refresh token, is
+	// refused by auth.Service.Refresh (auth's TestTokensAreNotInterchangeable).
 	{name: "Bearer prefix left on", control: issued, attack: func(t *testing.T, f *fixture) string { return "Bearer " + issued(t, f) }, cause: errMalformed},
 
 	// JSON.
@@ -293,5 +307,25 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 				t.Errorf("message = %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestKeyURLsNeverFetched points jku and x5u at a live server: the token
+// is refused and the server never hears from the verifier.
+func TestKeyURLsNeverFetched(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"attacker","x":%q}]}`, attackerJWK["x"])
+	}))
+	defer srv.Close()
+	f := newEdFixture(t)
+	for _, name := range []string{"jku", "x5u"} {
+		raw := f.forgeToken(t, header(name, srv.URL+"/keys", "kid", "attacker"), signedBy(signedByAttacker))
+		wantInvalid(t, f, raw, errHeader)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the key URL was fetched %d times", n)
 	}
 }

@@ -27,7 +27,7 @@ func (s *server) handleRegister() http.Handler {
 			writeError(w, r, s.log, err)
 			return
 		}
-		u, err := s.auth.Register(r.Context(), *req.Username, *req.Password)
+		u, err := s.auth.RegisterFrom(r.Context(), *req.Username, *req.Password, clientOf(r))
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

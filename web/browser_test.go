@@ -128,7 +128,7 @@ type formCase struct {
 // with the message in plain words, the right status, the username kept and
 // the input to correct focused and marked invalid.
 func TestBrowserErrors(t *testing.T) {
-	pool := auth.NewPool(1, 50*time.Millisecond)
+	pool := auth.NewPool(1, 1, 50*time.Millisecond)
 	env := newPageEnv(t, pageOpts{pool: pool})
 	env.client(t).register("alice", pw)
 	b := newBrowser(t, env.URL)

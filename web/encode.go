@@ -58,7 +58,57 @@ func unmarshalStrict(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body has data after the JSON object")
 	}
+	if !pairedSurrogates(data) {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body has an unpaired \\u surrogate escape")
+	}
 	return nil
+}
+
+// pairedSurrogates reports whether every \uD800-\uDFFF escape in the valid
+// JSON text data is half of a high-low pair. encoding/json turns a lone
+// one into U+FFFD, so without this check different inputs (say two
+// passwords) would silently become the same string.
+func pairedSurrogates(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		i++ // valid JSON: an escape always has its next byte
+		if data[i] != 'u' {
+			continue
+		}
+		switch r := hex4(data[i+1:]); {
+		case r >= 0xD800 && r < 0xDC00:
+			if i+10 >= len(data) || data[i+5] != '\\' || data[i+6] != 'u' {
+				return false
+			}
+			if lo := hex4(data[i+7:]); lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 10
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false
+		default:
+			i += 4
+		}
+	}
+	return true
+}
+
+// hex4 reads four hex digits (valid JSON guarantees them) as a number.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		}
+	}
+	return r
 }
 
 // jsonErrorMessage turns a decoding error into a message for the client

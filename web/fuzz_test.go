@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -11,7 +12,7 @@ import (
 // FuzzDecode feeds arbitrary bodies to the strict decoder: it must never
 // panic, and it must answer either success or a client error code.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"username":"abc","password":"password1"}`, `{}`, `[]`, `null`, `{"username":1}`, `{"a":{"b":[1,2,{"c":null}]}}`, "{\"username\":\"\xff\"}", `{"username":"a"} {}`, `{"username":"\u0000"}`, strings.Repeat("[", 1000)} {
+	for _, s := range []string{`{"username":"abc","password":"password1"}`, `{}`, `[]`, `null`, `{"username":1}`, `{"a":{"b":[1,2,{"c":null}]}}`, "{\"username\":\"\xff\"}", `{"username":"a"} {}`, `{"username":"\u0000"}`, strings.Repeat("[", 1000), `{"password":"\ud83d\ude00"}`, `{"password":"\ud800"}`, `{"password":"\udc00\ud800"}`, `{"password":"\ud800\\u0041"}`, `{"username":"\ufffd"}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -27,6 +28,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		if err == nil && !strings.HasPrefix(strings.TrimSpace(body), "{") {
 			t.Fatalf("accepted a body that is not an object: %q", body)
+		}
+		// Nothing is silently replaced: a U+FFFD in the result was sent.
+		for _, v := range []*string{v.Username, v.Password} {
+			if err == nil && v != nil && strings.ContainsRune(*v, utf8.RuneError) &&
+				!strings.ContainsRune(body, utf8.RuneError) && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+				t.Fatalf("unmarshalStrict(%q) made %q: a replacement character nobody sent", body, *v)
+			}
 		}
 	})
 }

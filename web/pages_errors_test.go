@@ -98,7 +98,7 @@ func TestPageFormErrors(t *testing.T) {
 // TestPageBusy fills the hashing pool: a login is shed with 503, a
 // Retry-After and a page that says to try again.
 func TestPageBusy(t *testing.T) {
-	pool := auth.NewPool(1, 20*time.Millisecond)
+	pool := auth.NewPool(1, 1, 20*time.Millisecond)
 	env := newPageEnv(t, pageOpts{pool: pool})
 	env.client(t).register("alice", pw)
 	release := holdPool(t, pool)

@@ -6,8 +6,8 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/token"
@@ -42,6 +42,14 @@ type Deps struct {
 	// ServiceClients may use introspection, revocation and the revocation
 	// feed; none: those endpoints are off.
 	ServiceClients []ServiceClient
+	// TrustedProxies are the proxies whose forwarding header is believed
+	// for the client's address (throttling, the session's ip). Empty: no
+	// header is believed, the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeader is the header those proxies append to:
+	// HeaderXForwardedFor ("" means it too) or HeaderForwarded. Only
+	// that one is read, since a client may send the other one forged.
+	ClientIPHeader string
 }
 
 type server struct {
@@ -78,7 +86,14 @@ func NewServer(d Deps) *Server {
 	}
 	mux := &router{ServeMux: http.NewServeMux()}
 	s.routes(mux)
-	return &Server{h: s.observe(s.recoverPanics(newCORS(d.CORSAllowedOrigins).wrap(mux))), routes: mux.patterns}
+	h := s.observe(s.recoverPanics(newCORS(d.CORSAllowedOrigins).wrap(s.limitHeaders(mux))))
+	if len(d.TrustedProxies) > 0 {
+		// Outside observe, which reads the route from the request the
+		// mux sees, and logs the client's address.
+		p := &proxies{trusted: d.TrustedProxies, header: http.CanonicalHeaderKey(d.ClientIPHeader)}
+		h = p.clientAddress(h)
+	}
+	return &Server{h: h, routes: mux.patterns}
 }
 
 // ServeHTTP implements http.Handler.
@@ -107,11 +122,12 @@ func (m *router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Re
 	m.Handle(pattern, http.HandlerFunc(f))
 }
 
-// clientOf describes the requesting client for its session record.
+// clientOf describes the requesting client: its address (the peer's, or
+// the one trusted proxies forwarded) for throttling and the session record.
 func clientOf(r *http.Request) auth.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	ip, ok := r.Context().Value(clientKey{}).(string)
+	if !ok {
+		ip = hostOf(r.RemoteAddr)
 	}
 	return auth.Client{UserAgent: r.UserAgent(), IP: ip}
 }

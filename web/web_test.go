@@ -23,13 +23,27 @@ import (
 // metrics and no access log.
 func newServer(t testing.TB) *httptest.Server {
 	t.Helper()
-	srv, _ := newServerWith(t, nil)
+	srv, _ := newServerOpts(t, nil, nil)
 	return srv
 }
 
 // newServerWith returns an httptest server over a fresh SQLite store that
 // logs to log (nil: the default logger, no access log), and its service.
 func newServerWith(t testing.TB, log *slog.Logger) (*httptest.Server, *auth.Service) {
+	t.Helper()
+	return newServerOpts(t, log, nil)
+}
+
+// newServerEdit is newServer with the service's and server's settings
+// changed by edit before they are built.
+func newServerEdit(t testing.TB, edit func(*auth.Config, *web.Deps)) *httptest.Server {
+	t.Helper()
+	srv, _ := newServerOpts(t, nil, edit)
+	return srv
+}
+
+// newServerOpts builds the server of newServerWith and newServerEdit.
+func newServerOpts(t testing.TB, log *slog.Logger, edit func(*auth.Config, *web.Deps)) (*httptest.Server, *auth.Service) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "web.db"), sqldb.Options{})
@@ -49,20 +63,25 @@ func newServerWith(t testing.TB, log *slog.Logger) (*httptest.Server, *auth.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(auth.Config{
+	cfg := auth.Config{
 		Store:      db,
 		Tokens:     token.New(keys, token.Options{Issuer: "http://test", Audience: "gatehouse", TTL: 15 * time.Minute}),
 		Hasher:     &auth.Hasher{Algorithm: auth.Bcrypt, BcryptCost: 4},
 		RefreshTTL: time.Hour,
 		Observer:   m,
 		Logger:     log,
-	})
+	}
+	deps := web.Deps{Keys: keys, Store: db, Logger: log, Metrics: m.Handler(), Requests: m, AccessLog: log != nil}
+	if edit != nil {
+		edit(&cfg, &deps)
+	}
+	svc, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	deps.Auth = svc
 	t.Cleanup(func() { svc.Close(context.Background()) })
-	srv := httptest.NewServer(web.NewServer(web.Deps{Auth: svc, Keys: keys, Store: db, Logger: log,
-		Metrics: m.Handler(), Requests: m, AccessLog: log != nil}))
+	srv := httptest.NewServer(web.NewServer(deps))
 	t.Cleanup(srv.Close)
 	return srv, svc
 }
@@ -80,6 +99,7 @@ func TestBadInput(t *testing.T) {
 		contentType string
 		body        string
 		header      map[string]string
+		chunked     bool // send the body without a Content-Length
 		status      int
 		code        string
 	}{
@@ -112,10 +132,57 @@ func TestBadInput(t *testing.T) {
 		{name: "empty bearer", method: "GET", path: "/api/me", header: map[string]string{"Authorization": "Bearer "}, status: 401, code: "invalid_token"},
 		{name: "100 KB token", method: "GET", path: "/api/me", header: map[string]string{"Authorization": "Bearer " + strings.Repeat("a", 20_000)}, status: 401, code: "invalid_token"},
 		{name: "token in query", method: "GET", path: "/api/me?access_token=abc", status: 401, code: "invalid_token"},
+
+		// Media type and size.
+		{name: "json with boundary parameter", method: "POST", path: "/api/login", contentType: "application/json; boundary=x", body: `{}`, status: 415, code: "unsupported_media_type"},
+		{name: "json-seq", method: "POST", path: "/api/login", contentType: "application/json-seq", body: `{}`, status: 415, code: "unsupported_media_type"},
+		{name: "unparseable content type", method: "POST", path: "/api/login", contentType: "application/json;;;=", body: `{}`, status: 415, code: "unsupported_media_type"},
+		{name: "oversized chunked body", method: "POST", path: "/api/login", contentType: "application/json", body: huge, chunked: true, status: 413, code: "payload_too_large"},
+		{name: "one byte over 64 KiB", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"` + strings.Repeat("a", web.MaxBody+1-29) + `","password":""}`, status: 413, code: "payload_too_large"},
+		{name: "exactly 64 KiB is read", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"` + strings.Repeat("a", web.MaxBody-29) + `","password":""}`, status: 401, code: "invalid_credentials"},
+
+		// Malformed JSON.
+		{name: "trailing comma", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abc","password":"password1",}`, status: 400, code: "malformed_request"},
+		{name: "single quotes", method: "POST", path: "/api/login", contentType: "application/json", body: `{'username':'abc','password':'password1'}`, status: 400, code: "malformed_request"},
+		{name: "comment", method: "POST", path: "/api/login", contentType: "application/json", body: `{/*x*/"username":"abc","password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "UTF-8 BOM", method: "POST", path: "/api/login", contentType: "application/json", body: "\xef\xbb\xbf" + `{"username":"abc","password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "UTF-16", method: "POST", path: "/api/login", contentType: "application/json", body: "\xff\xfe{\x00}\x00", status: 400, code: "malformed_request"},
+		{name: "invalid UTF-8 in a key", method: "POST", path: "/api/login", contentType: "application/json", body: "{\"user\xffname\":\"abc\",\"password\":\"password1\"}", status: 400, code: "malformed_request"},
+		{name: "raw NUL byte", method: "POST", path: "/api/login", contentType: "application/json", body: "{\"username\":\"ab\x00c\",\"password\":\"password1\"}", status: 400, code: "malformed_request"},
+		{name: "NUL byte outside strings", method: "POST", path: "/api/login", contentType: "application/json", body: "{\"username\":\"abc\",\"password\":\"password1\"}\x00", status: 400, code: "malformed_request"},
+		{name: "deeply nested array in a field", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":` + strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000) + `}`, status: 400, code: "malformed_request"},
+		{name: "huge number", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":1e999,"password":"x"}`, status: 400, code: "malformed_request"},
+
+		// Wrong types and missing values.
+		{name: "password a number", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abc","password":12345678}`, status: 400, code: "malformed_request"},
+		{name: "username null", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":null,"password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "username true", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":true,"password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "username an object", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":{"$ne":""},"password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "password an array", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abc","password":["a"]}`, status: 400, code: "malformed_request"},
+		{name: "refresh token a number", method: "POST", path: "/api/token/refresh", contentType: "application/json", body: `{"refresh_token":1}`, status: 400, code: "malformed_request"},
+		{name: "empty object", method: "POST", path: "/api/login", contentType: "application/json", body: `{}`, status: 400, code: "malformed_request"},
+
+		// Hostile values that decode: a clean 4xx from the rules.
+		{name: "NUL escape in password at register", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"abcd","password":"pass\u0000word1"}`, status: 422, code: "weak_password"},
+		{name: "NUL escape in password at login", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abcd","password":"pass\u0000word1"}`, status: 401, code: "invalid_credentials"},
+		{name: "lone surrogate escapes", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"abcd","password":"\ud800\ud800\ud800\ud800\ud800\ud800\ud800\ud800"}`, status: 400, code: "malformed_request"},
+		{name: "reversed surrogate pair", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abcd","password":"pass\udc00\ud800word"}`, status: 400, code: "malformed_request"},
+		{name: "SQL-looking username at register", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"x'; DROP TABLE users; --","password":"password1"}`, status: 422, code: "invalid_username"},
+		{name: "SQL comment username at login", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"admin'--","password":"password1"}`, status: 401, code: "invalid_credentials"},
+		{name: "SQL-looking refresh token", method: "POST", path: "/api/token/refresh", contentType: "application/json", body: `{"refresh_token":"ghr_' OR 1=1 --"}`, status: 401, code: "invalid_refresh_token"},
+		{name: "non-ASCII username", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"ålice","password":"password1"}`, status: 422, code: "invalid_username"},
+		{name: "10 KB username at login", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"` + strings.Repeat("a", 10_000) + `","password":"password1"}`, status: 401, code: "invalid_credentials"},
+		{name: "257-character password", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"abcd","password":"` + strings.Repeat("é", 257) + `"}`, status: 422, code: "weak_password"},
+		{name: "SQL in a session id", method: "DELETE", path: "/api/sessions/x'%20OR%201=1", status: 401, code: "invalid_token"},
+		{name: "unknown method", method: "BREW", path: "/api/login", status: 405, code: "method_not_allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+			var rd io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				rd = io.MultiReader(rd) // hides the length from net/http
+			}
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, rd)
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}

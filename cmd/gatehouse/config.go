@@ -26,7 +26,6 @@ type config struct {
 	RefreshTTL       time.Duration `env:"REFRESH_TOKEN_TTL"`
 	PasswordHash     string        `env:"PASSWORD_HASH"`
 	BcryptCost       int           `env:"BCRYPT_COST"`
-	HashQueueTimeout time.Duration `env:"HASH_QUEUE_TIMEOUT"`
 	RequestTimeout   time.Duration `env:"REQUEST_TIMEOUT"`
 	RevocationSync   time.Duration `env:"REVOCATION_SYNC_INTERVAL"`
 	StrictRevocation bool          `env:"STRICT_REVOCATION"`
@@ -38,6 +37,7 @@ type config struct {
 
 	KeyRotation    time.Duration       `env:"KEY_ROTATION_INTERVAL"` // 0: by hand only
 	ServiceClients []web.ServiceClient `env:"SERVICE_CLIENTS"`
+	abuseConfig                        // throttles, proxies, hashing pool: config_abuse.go
 }
 
 // defaultRevocationSync is how often an instance reads the revocations
@@ -67,7 +67,6 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		PasswordHash:     r.oneOf("PASSWORD_HASH", auth.Bcrypt, auth.Bcrypt, auth.Argon2id),
 		BcryptCost:       r.integer("BCRYPT_COST", 12, 4, 15),
 		RevocationSync:   r.duration("REVOCATION_SYNC_INTERVAL", defaultRevocationSync, 10*time.Millisecond, time.Second),
-		HashQueueTimeout: r.duration("HASH_QUEUE_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
 		RequestTimeout:   r.duration("REQUEST_TIMEOUT", 10*time.Second, time.Second, 5*time.Minute),
 		StrictRevocation: r.boolean("STRICT_REVOCATION", false),
 		KeyRotation:      r.durationOrOff("KEY_ROTATION_INTERVAL", auth.DefaultKeyRotation, time.Hour, 8760*time.Hour),
@@ -78,6 +77,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		AuditRetention:   r.duration("AUDIT_RETENTION", 90*24*time.Hour, time.Hour, 10*365*24*time.Hour),
 		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
+	c.abuseConfig = loadAbuseConfig(&r)
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	c.DB = r.pool()
 	if c.DatabaseURL == "" {

@@ -87,6 +87,9 @@ func TestREADMEConfigTable(t *testing.T) {
 	checked := 0
 	rv, rt := reflect.ValueOf(*defaults), reflect.TypeOf(*defaults)
 	for i := range rt.NumField() {
+		if rt.Field(i).Anonymous {
+			continue // an embedded group (abuseConfig): its variables are in the read set above
+		}
 		name := rt.Field(i).Tag.Get("env")
 		if name == "" {
 			t.Errorf("config field %s has no env tag", rt.Field(i).Name)

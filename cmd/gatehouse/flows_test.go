@@ -241,7 +241,6 @@ func TestConfigErrorsStopTheStart(t *testing.T) {
 		{name: "bad DB_MAX_IDLE_CONNS", variable: "DB_MAX_IDLE_CONNS", value: "many"},
 		{name: "short DB_CONN_MAX_LIFETIME", variable: "DB_CONN_MAX_LIFETIME", value: "1s"},
 		{name: "bad REQUEST_TIMEOUT", variable: "REQUEST_TIMEOUT", value: "0s"},
-		{name: "bad HASH_QUEUE_TIMEOUT", variable: "HASH_QUEUE_TIMEOUT", value: "1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,12 +84,13 @@ func (a *app) init(ctx context.Context) (err error) {
 		Store:      a.store,
 		Tokens:     tokens,
 		Hasher:     &auth.Hasher{Algorithm: a.cfg.PasswordHash, BcryptCost: a.cfg.BcryptCost, Argon2: auth.DefaultArgon2},
-		Pool:       auth.NewPool(runtime.GOMAXPROCS(0), a.cfg.HashQueueTimeout),
 		RefreshTTL: a.cfg.RefreshTTL,
 		Strict:     a.cfg.StrictRevocation,
 		Keys:       auth.KeyPolicy{Rotation: a.cfg.KeyRotation},
 		Logger:     a.log,
 		Observer:   a.metrics,
+		Pool:       a.cfg.pool(),
+		Throttling: a.cfg.throttling(),
 	})
 	if err != nil {
 		return err
@@ -200,12 +200,15 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 	}
 	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
 		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
-		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins, ServiceClients: a.cfg.ServiceClients}), a.cfg.RequestTimeout))
+		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins, ServiceClients: a.cfg.ServiceClients,
+		TrustedProxies: a.cfg.TrustedProxies, ClientIPHeader: a.cfg.ClientIPHeader}), a.cfg.RequestTimeout))
 	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
+	a.logAbuseSettings()
 	var wg sync.WaitGroup
 	defer wg.Wait() // the store closes after serve returns: stop using it first
 	wg.Go(func() { a.purgeAudit(ctx, time.Hour) })
 	wg.Go(func() { a.auth.FollowKeys(ctx, keySyncInterval) })
+	wg.Go(func() { a.auth.SweepThrottles(ctx, throttleSweepInterval) })
 	a.auth.FollowRevocations(ctx, a.cfg.RevocationSync)
 	return nil
 }
@@ -213,15 +216,9 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 // httpServer bounds how long a client may take over each part of a
 // request, so that slow clients cannot hold connections open for ever.
 func (a *app) httpServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      max(30*time.Second, a.cfg.RequestTimeout+5*time.Second),
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(h, a.log)
+	srv.WriteTimeout = max(srv.WriteTimeout, a.cfg.RequestTimeout+5*time.Second)
+	return srv
 }
 
 // Pauses between attempts to reach the store at start: short at first,
@@ -278,4 +275,49 @@ func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
 
 func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// The server's limits, so that slow or huge clients cannot hold it: a
+// client must send its headers within readHeaderTimeout (slowloris) and
+// its whole request within readTimeout; a response must be written within
+// writeTimeout (above the hashing queue's longest wait); an idle
+// keep-alive connection is closed after idleTimeout.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// throttleSweepInterval is how often forgotten throttle records are dropped.
+const throttleSweepInterval = 10 * time.Minute
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    web.ServerMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// logAbuseSettings logs the throttles and the hashing pool at start, and
+// warns about settings that undo them.
+func (a *app) logAbuseSettings() {
+	c := a.cfg
+	a.log.Info("abuse limits",
+		"login_user_limit", c.LoginUserLimit, "login_address_limit", c.LoginAddressLimit,
+		"login_window", c.LoginWindow, "login_lockout_max", c.LoginLockoutMax,
+		"register_address_limit", c.RegisterLimit, "register_window", c.RegisterWindow,
+		"hash_concurrency", c.HashConcurrency, "hash_queue", c.HashQueue, "hash_queue_wait", c.HashQueueWait, "hash_nice", c.HashNice,
+		"trusted_proxies", len(c.TrustedProxies))
+	if c.LoginUserLimit == 0 {
+		a.log.Warn("LOGIN_USER_LIMIT is 0: passwords may be guessed without limit")
+	}
+	if c.trustsEveryone() {
+		a.log.Warn("TRUSTED_PROXIES covers every address: any client can choose its own address", "header", c.ClientIPHeader)
+	}
 }
