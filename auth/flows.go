@@ -16,7 +16,7 @@ type TokenPair struct {
 	AccessToken  string
 	ExpiresIn    time.Duration
 	RefreshToken string
-	User         *gatehouse.User
+	User         *gatehouse.User // after a refresh: id, username and creation time only
 	Session      *gatehouse.Session
 }
 
@@ -155,10 +155,10 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Token
 	case gatehouse.RefreshUnknown:
 		return nil, errRefresh
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, errRefresh
-	} else if err != nil {
+	// The user's id and name never change, so the cache answers: a deleted
+	// user's sessions are gone, and the rotation above would have failed.
+	u, err := s.publicUser(ctx, sess.UserID, errRefresh)
+	if err != nil {
 		return nil, err
 	}
 	return s.pair(u, sess, next)
