@@ -51,6 +51,9 @@ func (s *Service) Register(ctx context.Context, username, password string) (*gat
 
 // Login checks a username and password and opens a session.
 func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+	if err := s.awaitDummy(ctx); err != nil {
+		return nil, err
+	}
 	password = NormalizePassword(password)
 	if !plausibleCredentials(username, password) {
 		return nil, errCredentials
