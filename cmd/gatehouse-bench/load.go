@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// op is one request of a worker. errExhausted ends the worker early (it
+// has nothing left to send, such as sessions to log out); any other error
+// is counted and the worker goes on.
+type op func() error
+
+var errExhausted = errors.New("nothing left to send")
+
+// result is what one closed-loop run measured.
+type result struct {
+	N       int           `json:"n"`       // operations completed
+	Errors  int           `json:"errors"`  // operations that failed
+	Elapsed time.Duration `json:"elapsed"` // start to the last completion
+	Rate    float64       `json:"rate"`    // completed per second
+	P50     time.Duration `json:"p50"`
+	P99     time.Duration `json:"p99"`
+	// FirstErr is the first failure, for the report.
+	FirstErr string `json:"first_error,omitempty"`
+}
+
+// sample is what closed loops measured, before it is summarised: several
+// slices of one round add up into one sample.
+type sample struct {
+	lat      []time.Duration
+	errs     int
+	firstErr error
+	elapsed  time.Duration
+}
+
+func (s *sample) add(o *sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errs += o.errs
+	s.firstErr = cmpOr(s.firstErr, o.firstErr)
+	s.elapsed += o.elapsed
+}
+
+// closedLoop runs one op per worker in a closed loop — each worker sends
+// its next request when the previous one has answered — until dur has
+// passed. Work in flight at the deadline is waited for and counted, and the
+// time is taken to the last completion, so that slow operations (a 250 ms
+// hash) are neither cut off nor under-counted.
+func closedLoop(ops []op, dur time.Duration) *sample {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		all  sample
+		last time.Time
+	)
+	start := time.Now()
+	deadline := start.Add(dur)
+	for _, o := range ops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 1024)
+			var n int
+			var ferr error
+			var end time.Time
+			for t := time.Now(); t.Before(deadline); t = end {
+				err := o()
+				end = time.Now()
+				if errors.Is(err, errExhausted) {
+					break
+				} else if err != nil {
+					n++
+					ferr = cmpOr(ferr, err)
+					continue
+				}
+				lat = append(lat, end.Sub(t))
+			}
+			mu.Lock()
+			all.add(&sample{lat: lat, errs: n, firstErr: ferr})
+			if end.After(last) {
+				last = end
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	all.elapsed = last.Sub(start)
+	return &all
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (s *sample) summarize() result {
+	slices.Sort(s.lat)
+	r := result{N: len(s.lat), Errors: s.errs, Elapsed: s.elapsed}
+	if s.elapsed > 0 {
+		r.Rate = float64(len(s.lat)) / s.elapsed.Seconds()
+	}
+	r.P50, r.P99 = quantile(s.lat, 0.50), quantile(s.lat, 0.99)
+	if s.firstErr != nil {
+		r.FirstErr = s.firstErr.Error()
+	}
+	return r
+}
+
+// quantile returns the q-quantile of sorted (nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// httpOp returns an op that sends what next builds on c and wants status.
+func httpOp(c *httpConn, want int, next func() []byte, check func(body []byte) error) op {
+	return func() error {
+		status, body, err := c.do(next())
+		if err != nil {
+			return err
+		}
+		if status != want {
+			return fmt.Errorf("status %d, want %d: %.200s", status, want, body)
+		}
+		if check != nil {
+			return check(body)
+		}
+		return nil
+	}
+}
