@@ -18,8 +18,9 @@ const seedRows = 250
 // INSERTs, all of them in one transaction. Unlike CreateUser it fills in
 // nothing and checks nothing: every user needs its ID, Username,
 // PasswordHash, CreatedAt and UpdatedAt, and a taken username fails the
-// whole call (EUSERNAMETAKEN is not told apart). Pass a few thousand users
-// a call: the transaction holds the write lock while it runs.
+// whole call (EUSERNAMETAKEN is not told apart). The transaction holds the
+// write lock while it runs: tens of thousands of rows a call suit a
+// seeding, not a live server.
 func (db *DB) SeedUsers(ctx context.Context, users []*gatehouse.User) error {
 	err := db.write(ctx, db.now(), func(c *conn) error {
 		return seedBatches(ctx, c, len(users),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,10 @@ type result struct {
 	Rate    float64       `json:"rate"`    // completed per second
 	P50     time.Duration `json:"p50"`
 	P99     time.Duration `json:"p99"`
+	// CPUPerOp is this process's CPU time (user and system, servers and
+	// load generator together) per completed operation: unlike the rate
+	// it hardly depends on what else the machine runs.
+	CPUPerOp time.Duration `json:"cpu_per_op"`
 	// FirstErr is the first failure, for the report.
 	FirstErr string `json:"first_error,omitempty"`
 }
@@ -34,6 +39,7 @@ type sample struct {
 	errs     int
 	firstErr error
 	elapsed  time.Duration
+	cpu      time.Duration // process CPU time spent meanwhile
 }
 
 func (s *sample) add(o *sample) {
@@ -41,6 +47,16 @@ func (s *sample) add(o *sample) {
 	s.errs += o.errs
 	s.firstErr = cmpOr(s.firstErr, o.firstErr)
 	s.elapsed += o.elapsed
+	s.cpu += o.cpu
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // closedLoop runs one op per worker in a closed loop — each worker sends
@@ -55,7 +71,7 @@ func closedLoop(ops []op, dur time.Duration) *sample {
 		all  sample
 		last time.Time
 	)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	deadline := start.Add(dur)
 	for _, o := range ops {
 		wg.Add(1)
@@ -86,7 +102,7 @@ func closedLoop(ops []op, dur time.Duration) *sample {
 		}()
 	}
 	wg.Wait()
-	all.elapsed = last.Sub(start)
+	all.elapsed, all.cpu = last.Sub(start), cpuTime()-cpu0
 	return &all
 }
 
@@ -104,6 +120,9 @@ func (s *sample) summarize() result {
 		r.Rate = float64(len(s.lat)) / s.elapsed.Seconds()
 	}
 	r.P50, r.P99 = quantile(s.lat, 0.50), quantile(s.lat, 0.99)
+	if len(s.lat) > 0 {
+		r.CPUPerOp = s.cpu / time.Duration(len(s.lat))
+	}
 	if s.firstErr != nil {
 		r.FirstErr = s.firstErr.Error()
 	}

@@ -101,11 +101,12 @@ func medians(rounds []map[string]result) map[string]result {
 		}
 	}
 	for n := range names {
-		var rate, p50, p99 []float64
+		var rate, p50, p99, cpu []float64
 		var m result
 		for _, r := range rounds {
 			if x, ok := r[n]; ok {
 				rate, p50, p99 = append(rate, x.Rate), append(p50, float64(x.P50)), append(p99, float64(x.P99))
+				cpu = append(cpu, float64(x.CPUPerOp))
 				m.N += x.N
 				m.Errors += x.Errors
 				m.Elapsed += x.Elapsed
@@ -115,6 +116,7 @@ func medians(rounds []map[string]result) map[string]result {
 			}
 		}
 		m.Rate, m.P50, m.P99 = median(rate), time.Duration(median(p50)), time.Duration(median(p99))
+		m.CPUPerOp = time.Duration(median(cpu))
 		out[n] = m
 	}
 	return out
@@ -210,15 +212,16 @@ func (rep *report) print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "SCENARIO\tCONNS\tRATE /s\tP50\tP99\tDONE\tERRORS\t\n")
+	fmt.Fprintf(tw, "SCENARIO\tCONNS\tRATE /s\tP50\tP99\tCPU/OP\tDONE\tERRORS\t\n")
 	for _, name := range scenarioOrder {
 		r, ok := rep.Medians[name]
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%.1f\t%v\t%v\t%d\t%d\t\n", name, rep.Config["conns."+name], r.Rate, roundDur(r.P50), roundDur(r.P99), r.N, r.Errors)
+		fmt.Fprintf(tw, "%s\t%v\t%.1f\t%v\t%v\t%v\t%d\t%d\t\n", name, rep.Config["conns."+name], r.Rate, roundDur(r.P50), roundDur(r.P99), roundDur(r.CPUPerOp), r.N, r.Errors)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "(rates, p50, p99 and CPU/op are medians over the rounds; CPU/op is this process's CPU per operation, servers and load generator together)\n")
 	for _, name := range scenarioOrder {
 		if r, ok := rep.Medians[name]; ok && r.Errors > 0 {
 			fmt.Fprintf(w, "%s: %d errors, the first: %s\n", name, r.Errors, r.FirstErr)
