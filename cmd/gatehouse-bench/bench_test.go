@@ -196,3 +196,16 @@ func TestStatistics(t *testing.T) {
 		t.Errorf("growth of a flat series = %v", g)
 	}
 }
+
+// TestTTLReachesServer: the soak's -ttl must be the server's token
+// lifetime, or revocations pile up for an hour and memory is not flat.
+func TestTTLReachesServer(t *testing.T) {
+	b, err := newBench(context.Background(), compareConfig{conns: 2, hashConns: 1, cost: 4, ttl: 15 * time.Second, slices: 1}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	if got := b.g.tokens.TTL(); got != 15*time.Second {
+		t.Errorf("server token lifetime = %v, want 15s", got)
+	}
+}

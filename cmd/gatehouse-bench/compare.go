@@ -24,8 +24,9 @@ type compareConfig struct {
 	cost         int
 	dbURL        string
 	strict       bool
-	slices       int      // turns per round of the cheap scenarios
-	groups       []string // the scenario groups to run
+	ttl          time.Duration // access-token lifetime; 0: an hour, longer than any run
+	slices       int           // turns per round of the cheap scenarios
+	groups       []string      // the scenario groups to run
 }
 
 // bench holds one run: both servers and the fixtures every round uses.
@@ -71,7 +72,10 @@ func newBench(ctx context.Context, cfg compareConfig, stderr io.Writer) (*bench,
 	rand.Read(id[:])
 	b.runID = hex.EncodeToString(id[:])
 	var err error
-	b.g, err = startGatehouse(ctx, targetConfig{dbURL: cfg.dbURL, cost: cfg.cost, ttl: time.Hour, strict: cfg.strict, log: stderr})
+	if cfg.ttl == 0 {
+		cfg.ttl = time.Hour
+	}
+	b.g, err = startGatehouse(ctx, targetConfig{dbURL: cfg.dbURL, cost: cfg.cost, ttl: cfg.ttl, strict: cfg.strict, log: stderr})
 	if err != nil {
 		return nil, fmt.Errorf("start gatehouse: %w", err)
 	}

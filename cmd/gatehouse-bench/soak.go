@@ -40,11 +40,11 @@ func cmdSoak(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if c.dur <= 0 || c.every <= 0 || c.conns < 1 {
-		return errors.New("soak: -duration, -every and -conns must be positive")
+	if c.dur <= 0 || c.every <= 0 || c.conns < 1 || c.ttl < 10*time.Second {
+		return errors.New("soak: -duration, -every and -conns must be positive, -ttl at least 10s")
 	}
 	load := loadAverage()
-	b, err := newBench(ctx, compareConfig{conns: 4, hashConns: 2, cost: c.cost, dbURL: *dbURL, groups: []string{"refresh"}, slices: 1}, stderr)
+	b, err := newBench(ctx, compareConfig{conns: 4, hashConns: 2, cost: c.cost, dbURL: *dbURL, ttl: c.ttl, groups: []string{"refresh"}, slices: 1}, stderr)
 	if err != nil {
 		return err
 	}
