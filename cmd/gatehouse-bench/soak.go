@@ -273,7 +273,8 @@ func printSoak(w io.Writer, cmd, load string, c soakConfig, rows []sampleRow, fi
 		fmt.Fprintf(w, "\ntoo short to judge: fewer than 3 samples after the warm-up of %v\n", warm)
 		return
 	}
-	fmt.Fprintf(w, "\nafter a warm-up of %v (%d samples, %v to %v):\n", warm, len(xs), time.Duration(xs[0]*1e9), time.Duration(xs[len(xs)-1]*1e9))
+	fmt.Fprintf(w, "\nafter a warm-up of %v (%d samples, %v to %v):\n", warm, len(xs),
+		time.Duration(xs[0]*1e9).Round(time.Second), time.Duration(xs[len(xs)-1]*1e9).Round(time.Second))
 	// Goroutines come and go with the requests in flight (net/http runs a
 	// reader beside each handler), up to one or two a load worker.
 	workers := float64(c.conns + 8)
@@ -288,8 +289,12 @@ func printSoak(w io.Writer, cmd, load string, c soakConfig, rows []sampleRow, fi
 		if g > allowed || g < -allowed {
 			verdict = "NOT flat"
 		}
-		fmt.Fprintf(w, "  %-10s %s: the fitted line moves %+.1f%% over the span (flat: within ±%.0f%%); min %.1f, max %.1f\n",
-			s.name, verdict, 100*g, 100*allowed, slices.Min(s.ys), slices.Max(s.ys))
+		within := fmt.Sprintf("±%.0f%%", 100*allowed)
+		if s.slack > 0 {
+			within += fmt.Sprintf(", i.e. ±%.0f: requests in flight come and go", allowed*median(s.ys))
+		}
+		fmt.Fprintf(w, "  %-10s %s: the fitted line moves %+.1f%% over the span (flat: within %s); min %.1f, max %.1f\n",
+			s.name, verdict, 100*g, within, slices.Min(s.ys), slices.Max(s.ys))
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	svgWidth  = 920
+	svgWidth  = 960
 	barLeft   = 350 // where the bars start (ratio 0)
 	barWidth  = 470 // ratio 0 to the scale's end
 	rowHeight = 34
@@ -31,7 +31,7 @@ func (rep *report) svg() []byte {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13">`+"\n", svgWidth, height, svgWidth, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="20" y="30" font-size="18" font-weight="600">gatehouse against its baselines, measured side by side</text>`+"\n")
-	fmt.Fprintf(&b, `<text x="20" y="52" fill="#555">ratios: median of %d interleaved rounds · green met its target, red did not, grey has none · dashed line = parity with the baseline</text>`+"\n", len(rep.Rounds))
+	fmt.Fprintf(&b, `<text x="20" y="52" fill="#555">ratios, median of %d interleaved rounds · green: target met, red: not met, grey: no target · black tick: the target · dashed: parity</text>`+"\n", len(rep.Rounds))
 
 	// parity and scale ticks
 	for v := 0.0; v <= scale+1e-9; v += tickStep(scale) {
@@ -54,7 +54,11 @@ func (rep *report) svg() []byte {
 		if r.Value > scale {
 			label += " (off scale)"
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-weight="600">%s</text>`+"\n", math.Min(x(r.Value), barLeft+barWidth-40)+6, y+15, label)
+		lx := x(r.Value)
+		if t := x(r.Target); r.Met != nil && t > lx-4 && t < lx+44 {
+			lx = t // clear of the target's tick
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-weight="600">%s</text>`+"\n", math.Min(lx, barLeft+barWidth-40)+6, y+15, label)
 		if r.Met != nil {
 			op := "≤"
 			if r.Higher {
@@ -70,8 +74,8 @@ func (rep *report) svg() []byte {
 
 // svgTable writes the absolute figures and the provenance below the bars.
 func (rep *report) svgTable(b *bytes.Buffer, top int) {
-	cols := []int{20, 200, 280, 380, 480, 580}
-	heads := []string{"scenario", "conns", "per second", "p50", "p99", "errors"}
+	cols := []int{20, 200, 270, 370, 460, 550, 660}
+	heads := []string{"scenario", "conns", "per second", "p50", "p99", "CPU/op", "errors"}
 	for i, h := range heads {
 		fmt.Fprintf(b, `<text x="%d" y="%d" font-weight="600" fill="#333">%s</text>`+"\n", cols[i], top, h)
 	}
@@ -82,7 +86,7 @@ func (rep *report) svgTable(b *bytes.Buffer, top int) {
 			continue
 		}
 		y += 18
-		cells := []string{name, fmt.Sprint(rep.Config["conns."+name]), fmt.Sprintf("%.1f", r.Rate), roundDur(r.P50).String(), roundDur(r.P99).String(), fmt.Sprint(r.Errors)}
+		cells := []string{name, fmt.Sprint(rep.Config["conns."+name]), fmt.Sprintf("%.1f", r.Rate), roundDur(r.P50).String(), roundDur(r.P99).String(), roundDur(r.CPUPerOp).String(), fmt.Sprint(r.Errors)}
 		for i, c := range cells {
 			fmt.Fprintf(b, `<text x="%d" y="%d" fill="#333">%s</text>`+"\n", cols[i], y, html.EscapeString(c))
 		}
