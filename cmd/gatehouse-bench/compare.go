@@ -191,15 +191,18 @@ type runner struct {
 	after func(name string, res result)
 }
 
+// hashSlices is the number of turns a round of the hash scenarios takes:
+// fewer than the cheap ones', since a slice must hold several hashes.
+const hashSlices = 4
+
 // measureGroup measures a group's scenarios in turns of one slice each —
 // A B, B A, A B, … — so that a change of load on the machine during the
 // round (other processes come and go) falls on every side alike. The
-// order also turns from round to round. Hash groups run in one slice:
-// their operations are long, and a slice must hold many of them.
+// order also turns from round to round.
 func (rn *runner) measureGroup(g []scenario, round int) ([]result, error) {
 	n := rn.slices
 	if g[0].hash {
-		n = 1
+		n = min(n, hashSlices)
 	}
 	samples := make([]sample, len(g))
 	for s := range n {

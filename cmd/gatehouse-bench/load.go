@@ -20,8 +20,8 @@ var errExhausted = errors.New("nothing left to send")
 type result struct {
 	N       int           `json:"n"`       // operations completed
 	Errors  int           `json:"errors"`  // operations that failed
-	Elapsed time.Duration `json:"elapsed"` // start to the last completion
-	Rate    float64       `json:"rate"`    // completed per second
+	Elapsed time.Duration `json:"elapsed"` // the measuring windows together
+	Rate    float64       `json:"rate"`    // completed per second of window
 	P50     time.Duration `json:"p50"`
 	P99     time.Duration `json:"p99"`
 	// CPUPerOp is this process's CPU time (user and system, servers and
@@ -38,15 +38,19 @@ type sample struct {
 	lat      []time.Duration
 	errs     int
 	firstErr error
-	elapsed  time.Duration
-	cpu      time.Duration // process CPU time spent meanwhile
+	// done counts the operations completed within the window, an operation
+	// in flight at its end by the share of it that fell inside.
+	done   float64
+	window time.Duration
+	cpu    time.Duration // process CPU time spent meanwhile
 }
 
 func (s *sample) add(o *sample) {
 	s.lat = append(s.lat, o.lat...)
 	s.errs += o.errs
 	s.firstErr = cmpOr(s.firstErr, o.firstErr)
-	s.elapsed += o.elapsed
+	s.done += o.done
+	s.window += o.window
 	s.cpu += o.cpu
 }
 
@@ -60,16 +64,16 @@ func cpuTime() time.Duration {
 }
 
 // closedLoop runs one op per worker in a closed loop — each worker sends
-// its next request when the previous one has answered — until dur has
-// passed. Work in flight at the deadline is waited for and counted, and the
-// time is taken to the last completion, so that slow operations (a 250 ms
-// hash) are neither cut off nor under-counted.
+// its next request when the previous one has answered — for dur. The
+// requests in flight at the end are waited for; each counts for the share
+// of it that fell inside the window, so that an operation of a quarter
+// second (a hash) is neither cut off nor counted whole, and a short window
+// measures the same rate as a long one.
 func closedLoop(ops []op, dur time.Duration) *sample {
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		all  sample
-		last time.Time
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		all sample
 	)
 	start, cpu0 := time.Now(), cpuTime()
 	deadline := start.Add(dur)
@@ -77,9 +81,7 @@ func closedLoop(ops []op, dur time.Duration) *sample {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, 1024)
-			var n int
-			var ferr error
+			w := sample{lat: make([]time.Duration, 0, 1024)}
 			var end time.Time
 			for t := time.Now(); t.Before(deadline); t = end {
 				err := o()
@@ -87,22 +89,24 @@ func closedLoop(ops []op, dur time.Duration) *sample {
 				if errors.Is(err, errExhausted) {
 					break
 				} else if err != nil {
-					n++
-					ferr = cmpOr(ferr, err)
+					w.errs++
+					w.firstErr = cmpOr(w.firstErr, err)
 					continue
 				}
-				lat = append(lat, end.Sub(t))
+				w.lat = append(w.lat, end.Sub(t))
+				if end.After(deadline) {
+					w.done += float64(deadline.Sub(t)) / float64(end.Sub(t))
+				} else {
+					w.done++
+				}
 			}
 			mu.Lock()
-			all.add(&sample{lat: lat, errs: n, firstErr: ferr})
-			if end.After(last) {
-				last = end
-			}
+			all.add(&w)
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	all.elapsed, all.cpu = last.Sub(start), cpuTime()-cpu0
+	all.window, all.cpu = dur, cpuTime()-cpu0
 	return &all
 }
 
@@ -115,9 +119,9 @@ func cmpOr(a, b error) error {
 
 func (s *sample) summarize() result {
 	slices.Sort(s.lat)
-	r := result{N: len(s.lat), Errors: s.errs, Elapsed: s.elapsed}
-	if s.elapsed > 0 {
-		r.Rate = float64(len(s.lat)) / s.elapsed.Seconds()
+	r := result{N: len(s.lat), Errors: s.errs, Elapsed: s.window}
+	if s.window > 0 {
+		r.Rate = s.done / s.window.Seconds()
 	}
 	r.P50, r.P99 = quantile(s.lat, 0.50), quantile(s.lat, 0.99)
 	if len(s.lat) > 0 {

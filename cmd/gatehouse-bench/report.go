@@ -42,6 +42,10 @@ type ratio struct {
 	Value    float64   `json:"value"`
 	PerRound []float64 `json:"per_round"`
 	Met      *bool     `json:"met,omitempty"` // nil: no target
+	// ByCPU, for rates, is the baseline's CPU per operation over the
+	// scenario's (median of rounds): the rate ratio a machine with nothing
+	// else to do, bound by its CPUs, would show. 0: not a rate.
+	ByCPU float64 `json:"by_cpu,omitempty"`
 }
 
 func metric(r result, m string) float64 {
@@ -69,6 +73,17 @@ func ratios(rounds []map[string]result) []ratio {
 			continue
 		}
 		rt.Value = median(rt.PerRound)
+		if d.Metric == "rate" {
+			var cpu []float64
+			for _, round := range rounds {
+				if s, base := round[d.Subject], round[d.Baseline]; s.CPUPerOp > 0 {
+					cpu = append(cpu, float64(base.CPUPerOp)/float64(s.CPUPerOp))
+				}
+			}
+			if len(cpu) > 0 {
+				rt.ByCPU = median(cpu)
+			}
+		}
 		if d.Target > 0 {
 			met := rt.Value <= d.Target
 			if d.Higher {
@@ -190,7 +205,7 @@ func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(w, "load average %s at start, %s at end\n", m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(w, "%s\n\n", rep.Command)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "RATIO (median of %d interleaved rounds)\tMEASURED\tTARGET\t\tPER ROUND\n", len(rep.Rounds))
+	fmt.Fprintf(tw, "RATIO (median of %d interleaved rounds)\tMEASURED\tTARGET\t\tBY CPU/OP\tPER ROUND\n", len(rep.Rounds))
 	for _, r := range rep.Ratios {
 		target, verdict := "—", ""
 		if r.Met != nil {
@@ -207,7 +222,11 @@ func (rep *report) print(w io.Writer) {
 		for _, x := range r.PerRound {
 			per = append(per, fmt.Sprintf("%.2f", x))
 		}
-		fmt.Fprintf(tw, "%s\t%.2f×\t%s\t%s\t%s\n", r.Label, r.Value, target, verdict, strings.Join(per, " "))
+		byCPU := "—"
+		if r.ByCPU > 0 {
+			byCPU = fmt.Sprintf("%.2f×", r.ByCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%.2f×\t%s\t%s\t%s\t%s\n", r.Label, r.Value, target, verdict, byCPU, strings.Join(per, " "))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -221,7 +240,7 @@ func (rep *report) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%v\t%.1f\t%v\t%v\t%v\t%d\t%d\t\n", name, rep.Config["conns."+name], r.Rate, roundDur(r.P50), roundDur(r.P99), roundDur(r.CPUPerOp), r.N, r.Errors)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "(rates, p50, p99 and CPU/op are medians over the rounds; CPU/op is this process's CPU per operation, servers and load generator together)\n")
+	fmt.Fprintf(w, "(rates, p50, p99 and CPU/op are medians over the rounds; CPU/op is this process's CPU per operation, servers and\nload generator together; BY CPU/OP is the baseline's CPU/op over the scenario's: the rate ratio a quiet, CPU-bound machine would show)\n")
 	for _, name := range scenarioOrder {
 		if r, ok := rep.Medians[name]; ok && r.Errors > 0 {
 			fmt.Fprintf(w, "%s: %d errors, the first: %s\n", name, r.Errors, r.FirstErr)

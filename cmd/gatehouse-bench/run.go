@@ -78,8 +78,8 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 }
 
 // hashRoundLength makes a hash round long enough for 40 hashes on all
-// cores, so that one hash more or less moves a rate by a few percent at
-// most, and no shorter than -duration.
+// cores (10 a slice), so that a hash more or less moves a rate by a few
+// percent at most, and no shorter than -duration.
 func (b *bench) hashRoundLength() time.Duration {
 	start := time.Now()
 	b.g.hasher.Verify(b.storedHash, benchPassword)

@@ -159,7 +159,7 @@ func (b *bench) refresh() scenario {
 
 // logout logs out sessions made for the slice, each once: as many as the
 // last round's rate gets through in the slice and half again, so that a
-// slice seldom runs out (one that does simply ends early).
+// slice does not run out (one that did would idle, and show a lower rate).
 func (b *bench) logout() scenario {
 	return scenario{name: "logout", dur: b.cfg.dur, ops: func(d time.Duration) ([]op, error) {
 		rate := b.logoutRate

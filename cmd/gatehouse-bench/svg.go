@@ -54,6 +54,9 @@ func (rep *report) svg() []byte {
 		if r.Value > scale {
 			label += " (off scale)"
 		}
+		if r.ByCPU > 0 {
+			label += fmt.Sprintf(`<tspan font-weight="400" fill="#555"> · by CPU/op %.2f×</tspan>`, r.ByCPU)
+		}
 		lx := x(r.Value)
 		if t := x(r.Target); r.Met != nil && t > lx-4 && t < lx+44 {
 			lx = t // clear of the target's tick
