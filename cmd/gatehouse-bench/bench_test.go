@@ -209,3 +209,19 @@ func TestTTLReachesServer(t *testing.T) {
 		t.Errorf("server token lifetime = %v, want 15s", got)
 	}
 }
+
+// TestInterrupt: a cancelled context (SIGINT, SIGTERM) ends a run between
+// two slices instead of after all the rounds.
+func TestInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(2*time.Second, cancel)
+	start := time.Now()
+	err := run(ctx, []string{"run", "-only", "main", "-duration", "1s", "-rounds", "1000", "-conns", "2", "-cost", "4"},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("an interrupted run reported success")
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("the run went on for %v after its context ended", d)
+	}
+}

@@ -63,7 +63,7 @@ type scenario struct {
 // newBench starts both servers and makes the fixtures.
 func newBench(ctx context.Context, cfg compareConfig, stderr io.Writer) (*bench, error) {
 	b := &bench{cfg: cfg, log: stderr, connPool: map[string][]*httpConn{}}
-	b.runner = runner{slices: cfg.slices, conc: map[string]int{}, after: func(name string, res result) {
+	b.runner = runner{ctx: ctx, slices: cfg.slices, conc: map[string]int{}, after: func(name string, res result) {
 		if name == "logout" {
 			b.logoutRate = res.Rate
 		}
@@ -185,8 +185,9 @@ func (b *bench) groups() [][]scenario {
 
 // runner measures groups of scenarios interleaved.
 type runner struct {
-	slices int            // turns per round of the cheap scenarios
-	conc   map[string]int // workers by scenario, for the report
+	ctx    context.Context // ends the measuring between two slices (SIGINT, SIGTERM)
+	slices int             // turns per round of the cheap scenarios
+	conc   map[string]int  // workers by scenario, for the report
 	// after is told each scenario's result of a round.
 	after func(name string, res result)
 }
@@ -206,6 +207,9 @@ func (rn *runner) measureGroup(g []scenario, round int) ([]result, error) {
 	}
 	samples := make([]sample, len(g))
 	for s := range n {
+		if err := rn.ctx.Err(); err != nil {
+			return nil, err
+		}
 		for i := range g {
 			k := (i + round + s) % len(g)
 			sc := g[k]

@@ -54,13 +54,13 @@ func cmdScale(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer large.g.close()
-	rn := runner{slices: c.slices, conc: map[string]int{}}
+	rn := runner{ctx: ctx, slices: c.slices, conc: map[string]int{}}
 	// Warm up first: every token's first use misses the token and user
 	// caches, and on the large store reads the user from cold pages.
 	fmt.Fprintf(stderr, "warming up…\n")
 	warm := c
 	warm.dur = max(time.Second, c.dur/4)
-	if _, err := (&runner{slices: 1, conc: map[string]int{}}).measure([][]scenario{{small.main(warm), large.main(warm)}}, 1, nil); err != nil {
+	if _, err := (&runner{ctx: ctx, slices: 1, conc: map[string]int{}}).measure([][]scenario{{small.main(warm), large.main(warm)}}, 1, nil); err != nil {
 		return err
 	}
 	groups := [][]scenario{
