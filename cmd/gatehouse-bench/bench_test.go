@@ -160,6 +160,15 @@ func TestClient(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	c := newConn(addr)
 	defer c.close()
+	// A kept-alive connection the server has since closed: the request
+	// goes again on a new one.
+	if status, _, err := c.do(request("GET", addr, "/none", "", nil)); err != nil || status != 204 {
+		t.Fatalf("first request: %d %v", status, err)
+	}
+	srv.CloseClientConnections()
+	if status, _, err := c.do(request("GET", addr, "/none", "", nil)); err != nil || status != 204 {
+		t.Errorf("request on a connection the server closed: %d %v, want 204 after a retry", status, err)
+	}
 	for _, tc := range []struct {
 		req    []byte
 		status int

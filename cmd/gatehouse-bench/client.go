@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -28,8 +29,22 @@ func newConn(addr string) *httpConn { return &httpConn{addr: addr} }
 
 // do sends req (a whole HTTP/1.1 request) and returns the response status
 // and body; the body is valid until the next call. A broken connection is
-// dialled again on the next call.
+// dialled again on the next call. A kept-alive connection that the server
+// closed while it sat idle (its IdleTimeout) fails before any answer; the
+// request then goes again on a new connection, as net/http's client does.
 func (h *httpConn) do(req []byte) (status int, body []byte, err error) {
+	reused := h.c != nil
+	status, body, err = h.try(req)
+	if err != nil && reused && errors.Is(err, errNoAnswer) {
+		status, body, err = h.try(req)
+	}
+	return status, body, err
+}
+
+// errNoAnswer marks a connection that ended before the status line.
+var errNoAnswer = errors.New("connection closed before an answer")
+
+func (h *httpConn) try(req []byte) (status int, body []byte, err error) {
 	if h.c == nil {
 		c, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
 		if err != nil {
@@ -38,7 +53,9 @@ func (h *httpConn) do(req []byte) (status int, body []byte, err error) {
 		h.c, h.r = c, bufio.NewReaderSize(c, 16<<10)
 	}
 	h.c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err = h.c.Write(req); err == nil {
+	if _, err = h.c.Write(req); err != nil {
+		err = fmt.Errorf("%w: %w", errNoAnswer, err)
+	} else {
 		status, body, err = h.read()
 	}
 	if err != nil {
@@ -61,6 +78,9 @@ var errChunked = errors.New("response without Content-Length")
 func (h *httpConn) read() (int, []byte, error) {
 	line, err := h.r.ReadSlice('\n')
 	if err != nil {
+		if len(line) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			err = fmt.Errorf("%w: %w", errNoAnswer, err)
+		}
 		return 0, nil, err
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
