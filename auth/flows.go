@@ -16,7 +16,7 @@ type TokenPair struct {
 	AccessToken  string
 	ExpiresIn    time.Duration
 	RefreshToken string
-	User         *gatehouse.User
+	User         *gatehouse.User // after a refresh: id, username and creation time only
 	Session      *gatehouse.Session
 }
 
@@ -84,6 +84,9 @@ func (s *Service) throttledLogin(ctx context.Context, username, password string,
 // reports it). A locked account answers like a wrong password, after the
 // same hash, so that neither the answer nor its timing tells it apart.
 func (s *Service) login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
+	if err := s.awaitDummy(ctx); err != nil {
+		return nil, err
+	}
 	password = NormalizePassword(password)
 	if !plausibleCredentials(username, password) {
 		return nil, &loginFailure{reason: ReasonUnknownUser}
@@ -200,10 +203,10 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Token
 	case gatehouse.RefreshUnknown:
 		return nil, errRefresh
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, errRefresh
-	} else if err != nil {
+	// The user's id and name never change, so the cache answers: a deleted
+	// user's sessions are gone, and the rotation above would have failed.
+	u, err := s.publicUser(ctx, sess.UserID, errRefresh)
+	if err != nil {
 		return nil, err
 	}
 	return s.pair(u, sess, next)

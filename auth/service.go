@@ -37,8 +37,11 @@ type Service struct {
 
 	// dummyHash is verified against when the username is unknown, so that
 	// an unknown user costs the same hash as a wrong password and timing
-	// does not reveal whether the account exists.
-	dummyHash string
+	// does not reveal whether the account exists. It and dummyErr are set
+	// before dummyReady closes.
+	dummyHash  string
+	dummyErr   error
+	dummyReady chan struct{}
 }
 
 // Config holds the Service's settings.
@@ -59,7 +62,9 @@ type Config struct {
 // maxAddresses bounds each in-memory throttle (about 100 bytes a record).
 const maxAddresses = 100_000
 
-// New returns a Service. It hashes once, to make the dummy hash.
+// New returns a Service. It starts making the dummy hash and returns
+// without waiting for it: at BCRYPT_COST 12 one hash is a quarter of a
+// second, most of a start-up, and at 15 two seconds. Logins wait for it.
 func New(cfg Config) (*Service, error) {
 	s := &Service{
 		store:      cfg.Store,
@@ -92,13 +97,25 @@ func New(cfg Config) (*Service, error) {
 		n := DefaultPoolSize()
 		s.pool = NewPool(n, n*DefaultQueue, DefaultQueueWait)
 	}
-	h, err := s.hasher.Hash("gatehouse dummy password, never matches")
-	if err != nil {
-		return nil, err
-	}
-	s.dummyHash = h
+	s.dummyReady = make(chan struct{})
+	go func() {
+		defer close(s.dummyReady)
+		s.dummyHash, s.dummyErr = s.hasher.Hash("gatehouse dummy password, never matches")
+	}()
 	s.audit = newAuditWriter(s.store, s.log)
 	return s, nil
+}
+
+// awaitDummy waits until the dummy hash is made. Every login waits, not
+// only those of unknown users, so that the first logins after a start do
+// not tell the two apart either.
+func (s *Service) awaitDummy(ctx context.Context) error {
+	select {
+	case <-s.dummyReady:
+		return s.dummyErr
+	case <-ctx.Done():
+		return ErrBusy
+	}
 }
 
 // Revoked returns the service's revocation set.

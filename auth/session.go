@@ -101,11 +101,19 @@ func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*gatehouse.Sess
 // memory when it can. A deleted user is EINVALIDTOKEN: the token speaks
 // for nobody any more.
 func (s *Service) User(ctx context.Context, p *Principal) (*gatehouse.User, error) {
-	if u, ok := s.users.get(p.UserID); ok {
+	return s.publicUser(ctx, p.UserID, errToken)
+}
+
+// publicUser returns a user without the password hash, from the user cache
+// when it can; notFound when there is no such user.
+func (s *Service) publicUser(ctx context.Context, id string, notFound error) (*gatehouse.User, error) {
+	if u, ok := s.users.get(id); ok {
 		return &u, nil
 	}
-	u, err := s.userWithHash(ctx, p.UserID)
-	if err != nil {
+	u, err := s.store.UserByID(ctx, id)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, notFound
+	} else if err != nil {
 		return nil, err
 	}
 	s.users.put(u)

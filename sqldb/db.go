@@ -37,6 +37,7 @@ type DB struct {
 	// writes, for SQLite, lets one write transaction of this process at a
 	// time in; nil for the other dialects.
 	writes  chan struct{}
+	stmts   *stmtCache // SQLite with a pool of two or more; else nil
 	now     func() time.Time
 	onError func(op, code string)
 }
@@ -110,6 +111,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	db := &DB{sql: sdb, d: newDialect(name), now: now, onError: opts.OnError}
 	if db.d.serialWrites {
 		db.writes = make(chan struct{}, 1)
+	}
+	if name == dialectSQLite && opts.MaxOpenConns >= 2 {
+		db.stmts = &stmtCache{db: sdb}
 	}
 	if name == dialectSQLite {
 		if err := sdb.PingContext(ctx); err != nil {

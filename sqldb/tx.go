@@ -21,17 +21,29 @@ type conn struct {
 	q   querier
 	d   *dialect
 	now time.Time
+
+	stmts *stmtCache // nil: queries run unprepared
+	tx    *sql.Tx    // q as a transaction, for binding prepared statements
 }
 
 func (c *conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.q.ExecContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c *conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.q.QueryContext(ctx, c.d.rebind(query), args...)
 }
 
 func (c *conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
 }
 
@@ -47,7 +59,7 @@ func (c *conn) execOne(ctx context.Context, query string, args ...any) (bool, er
 }
 
 // read returns a conn on the pool, for reads that need no transaction.
-func (db *DB) read() *conn { return &conn{q: db.sql, d: db.d} }
+func (db *DB) read() *conn { return &conn{q: db.sql, d: db.d, stmts: db.stmts} }
 
 // maxAttempts bounds how often write runs a transaction that the database
 // rolled back for a conflict.
@@ -93,7 +105,7 @@ func (db *DB) tryWrite(ctx context.Context, now time.Time, fn func(c *conn) erro
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(&conn{q: tx, d: db.d, now: now}); err != nil {
+	if err = fn(&conn{q: tx, d: db.d, now: now, stmts: db.stmts, tx: tx}); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -56,7 +56,7 @@ func TestEnumeration(t *testing.T) {
 			}
 		}
 	}
-	mu, mw := median(unknown), median(wrong)
+	mu, mw := medianDuration(unknown), medianDuration(wrong)
 	t.Logf("median login: unknown user %v, wrong password %v (ratio %.2f); P(unknown slower) = %.2f over %d pairs",
 		mu, mw, float64(mu)/float64(mw), superiority(unknown, wrong), pairs)
 	if mu < mw/2 || mu > mw*2 {
@@ -92,7 +92,7 @@ func equalHeaders(a, b http.Header) bool {
 	return true
 }
 
-func median(d []time.Duration) time.Duration {
+func medianDuration(d []time.Duration) time.Duration {
 	d = slices.Clone(d)
 	slices.Sort(d)
 	return d[len(d)/2]
