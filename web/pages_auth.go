@@ -92,7 +92,7 @@ func (s *server) handleRegisterForm() http.Handler {
 		if !ok {
 			return
 		}
-		if _, err := s.auth.Register(r.Context(), username, password); err != nil {
+		if _, err := s.auth.RegisterFrom(r.Context(), username, password, clientOf(r)); err != nil {
 			s.authFormError(w, r, "register", username, err)
 			return
 		}
