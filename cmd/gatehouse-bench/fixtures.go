@@ -119,13 +119,22 @@ func login(addr string, users []*gatehouse.User, workers int) ([]pair, error) {
 	err := parallelN(len(users), workers, func(i int) error {
 		c := <-conns
 		defer func() { conns <- c }()
-		status, body, err := c.do(request("POST", addr, "/api/login", "", loginBody(users[i].Username)))
-		if err != nil {
-			return err
-		} else if status != 200 {
-			return fmt.Errorf("login: status %d: %.200s", status, body)
+		req := request("POST", addr, "/api/login", "", loginBody(users[i].Username))
+		for attempt := 1; ; attempt++ {
+			status, body, err := c.do(req)
+			if err != nil {
+				return err
+			}
+			// 503: the hashing pool shed the login (a busy machine makes
+			// hashes slow); a client waits and tries again.
+			if status == 503 && attempt < 10 {
+				time.Sleep(time.Second)
+				continue
+			} else if status != 200 {
+				return fmt.Errorf("login: status %d: %.200s", status, body)
+			}
+			return json.Unmarshal(body, &pairs[i])
 		}
-		return json.Unmarshal(body, &pairs[i])
 	})
 	return pairs, err
 }

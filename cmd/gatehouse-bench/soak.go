@@ -251,6 +251,18 @@ func printSoak(w io.Writer, cmd, load string, c soakConfig, rows []sampleRow, fi
 		fmt.Fprintf(tw, "%d\t\n", r.errs)
 	}
 	tw.Flush()
+	if last := rows[len(rows)-1]; last.errs > 0 {
+		msg := ""
+		if p := first.Load(); p != nil {
+			msg = *p
+		}
+		fmt.Fprintf(w, "\n%d requests failed, the first: %s\n", last.errs, msg)
+	}
+	judgeSoak(w, c, rows)
+}
+
+// judgeSoak says whether RSS, the live heap and the goroutines stayed flat.
+func judgeSoak(w io.Writer, c soakConfig, rows []sampleRow) {
 	// Judge only after everything that lives for a token's lifetime has
 	// had time to fill up and turn over — revocations are kept a lifetime
 	// and a minute — twice, or after the first fifth of the soak if that
@@ -261,13 +273,6 @@ func printSoak(w io.Writer, cmd, load string, c soakConfig, rows []sampleRow, fi
 		if r.at >= warm {
 			xs, rss, heap, gor = append(xs, r.at.Seconds()), append(rss, r.rssMB), append(heap, r.heapMB), append(gor, float64(r.goroutines))
 		}
-	}
-	if last := rows[len(rows)-1]; last.errs > 0 {
-		msg := ""
-		if p := first.Load(); p != nil {
-			msg = *p
-		}
-		fmt.Fprintf(w, "\n%d requests failed, the first: %s\n", last.errs, msg)
 	}
 	if len(xs) < 3 {
 		fmt.Fprintf(w, "\ntoo short to judge: fewer than 3 samples after the warm-up of %v\n", warm)
