@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/sqldb"
 	"github.com/gatehouse/gatehouse/token"
 	"github.com/gatehouse/gatehouse/web"
@@ -79,14 +80,21 @@ func (g *gatehouseTarget) open(ctx context.Context, url string, tc targetConfig)
 	}
 	g.tokens = token.New(keys, token.Options{Issuer: "http://gatehouse-bench", Audience: "gatehouse", TTL: tc.ttl})
 	g.hasher = &auth.Hasher{Algorithm: auth.Bcrypt, BcryptCost: tc.cost}
+	// As the server runs by default: Prometheus metrics, and the login
+	// throttle per username (a store write per attempt). The per-address
+	// limits are off: every request of the load comes from 127.0.0.1.
+	m := metrics.New()
+	throttling := auth.DefaultThrottling
+	throttling.LoginAddress.Limit, throttling.Register.Limit = 0, 0
 	g.auth, err = auth.New(auth.Config{
 		Store: g.store, Tokens: g.tokens, Hasher: g.hasher,
 		RefreshTTL: 720 * time.Hour, Strict: tc.strict, Logger: log,
+		Observer: m, Throttling: throttling,
 	})
 	if err != nil {
 		return err
 	}
-	h := web.NewServer(web.Deps{Auth: g.auth, Keys: keys, Store: g.store, Logger: log})
+	h := web.NewServer(web.Deps{Auth: g.auth, Keys: keys, Store: g.store, Logger: log, Metrics: m.Handler(), Requests: m})
 	g.addr, g.srv, err = serve(h, log)
 	return err
 }
