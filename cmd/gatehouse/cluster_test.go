@@ -48,7 +48,7 @@ func newCluster(t *testing.T, url string) *cluster {
 	// enough that the default queue (2 s) would shed some of them, which
 	// is the pool doing its job, not what this test measures.
 	env := testEnv(t, map[string]string{"DATABASE_URL": url, "SERVICE_CLIENTS": clusterClientID + ":" + clusterSecret,
-		"HASH_QUEUE_WAIT": "20s", "HASH_QUEUE": "100000"})
+		"HASH_QUEUE_WAIT": "20s", "HASH_QUEUE": "100000", "HASH_CONCURRENCY": "4", "HASH_NICE": "0"})
 	cl := &cluster{env: env}
 	cl.a, cl.b, cl.c = start(t, env), start(t, env), start(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
