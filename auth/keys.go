@@ -215,6 +215,16 @@ func (s *Service) installKeys(keys []*gatehouse.SigningKey, now time.Time) error
 
 // FollowKeys calls SyncKeys every interval until ctx ends.
 func (s *Service) FollowKeys(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if err := s.SyncKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("signing key sync failed", "err", err)
+		}
+	})
+}
+
+// every calls fn every interval until ctx ends: the shape of the service's
+// background chores.
+func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -222,9 +232,7 @@ func (s *Service) FollowKeys(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.SyncKeys(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("signing key sync failed", "err", err)
-			}
+			fn()
 		}
 	}
 }

@@ -161,21 +161,14 @@ func (s *Service) takeRegistration(key string, now time.Time) error {
 // SweepThrottles drops forgotten throttle records, in memory and in the
 // store, every interval until ctx ends.
 func (s *Service) SweepThrottles(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := s.now()
-			s.addrs.sweep(now)
-			s.regs.sweep(now)
-			if _, err := s.store.DeleteExpiredThrottles(ctx, now); err != nil && ctx.Err() == nil {
-				s.log.Warn("throttle sweep failed", "err", err)
-			}
+	every(ctx, interval, func() {
+		now := s.now()
+		s.addrs.sweep(now)
+		s.regs.sweep(now)
+		if _, err := s.store.DeleteExpiredThrottles(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("throttle sweep failed", "err", err)
 		}
-	}
+	})
 }
 
 // memThrottle keeps throttle records in memory, for the limits per
