@@ -19,6 +19,19 @@ const (
 	AuditUserDeleted     = "user_deleted"
 	AuditUserLocked      = "user_locked" // every session was revoked with it
 	AuditUserUnlocked    = "user_unlocked"
+
+	// Second factors (TOTP, recovery codes, passkeys). Reason names the
+	// factor: totp, recovery_codes, passkey.
+	AuditFactorAdded        = "factor_added"         // every other session was revoked with it
+	AuditFactorRemoved      = "factor_removed"       // every other session was revoked with it
+	AuditRecoveryCodeUsed   = "recovery_code_used"   // every other session was revoked with it
+	AuditSecondFactorFailed = "second_factor_failed" // Reason: the factor tried
+
+	// Email addresses and password reset.
+	AuditEmailChanged           = "email_changed"            // an address was added, changed or removed
+	AuditEmailVerified          = "email_verified"           // a verification link was followed
+	AuditPasswordResetRequested = "password_reset_requested" // Reason: sent, no_account, no_email, throttled
+	AuditPasswordReset          = "password_reset"           // a reset link set a new password; every session was revoked
 )
 
 // AuditTypes lists every audit event type, for validation and documentation.
@@ -26,6 +39,8 @@ var AuditTypes = []string{
 	AuditRegistered, AuditLogin, AuditLoginFailed, AuditThrottled, AuditLogout,
 	AuditSessionRevoked, AuditPasswordChanged, AuditRefreshReplayed,
 	AuditUserDeleted, AuditUserLocked, AuditUserUnlocked,
+	AuditFactorAdded, AuditFactorRemoved, AuditRecoveryCodeUsed, AuditSecondFactorFailed,
+	AuditEmailChanged, AuditEmailVerified, AuditPasswordResetRequested, AuditPasswordReset,
 }
 
 // IsAuditType reports whether t is one of AuditTypes.

@@ -12,9 +12,8 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-const auditAbout = `list the audit trail, newest first: the security events (` + "types: " +
-	"registered, login, login_failed, throttled, logout, session_revoked, password_changed, " +
-	"refresh_replayed, user_deleted, user_locked, user_unlocked)"
+var auditAbout = "list the audit trail, newest first: the security events (types: " +
+	strings.Join(gatehouse.AuditTypes, ", ") + ")"
 
 var auditCommand = command{name: "audit", nargs: [2]int{0, 0}, run: auditList, about: auditAbout,
 	check: func(c *cli) error { _, err := auditFilter(c.opts, time.Now()); return err },
