@@ -45,10 +45,29 @@ const DefaultNice = 19
 // effect on Linux only, where the nice value is a thread's own.
 func (p *Pool) SetNice(n int) { p.nice = min(max(n, 0), 19) }
 
-// DefaultPoolSize leaves one core of the machine to everything but
-// hashing, so that authenticated requests keep a core however many
-// logins arrive: GOMAXPROCS-1, at least 1.
-func DefaultPoolSize() int { return max(runtime.GOMAXPROCS(0)-1, 1) }
+// procs is GOMAXPROCS as the process started, before ReserveProc.
+var procs = runtime.GOMAXPROCS(0)
+
+// DefaultPoolSize is a slot per core (GOMAXPROCS at start), so that
+// logins alone can use the whole machine. ReserveProc keeps a processor
+// for everything else while every slot hashes.
+func DefaultPoolSize() int { return procs }
+
+// ReserveProc makes sure that a pool of size slots, all hashing, leaves
+// a Go processor (a P) for everything else: it raises GOMAXPROCS to
+// min(size, cores)+1 if it is lower, and never above cores+1. Without
+// it, a slot per core would hold every P during a login flood and an
+// authenticated request would wait for the scheduler to preempt a hash
+// (10 ms and more). The spare P has no core of its own: its thread
+// competes with the hashing threads for the cores, and wins, since hashes
+// run at a lower priority (SetNice). So logins get every core when
+// nothing else wants one, and give it up at once when something does.
+// Call it once at start; it changes the whole process.
+func ReserveProc(size int) {
+	if want := min(size, procs) + 1; runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
+}
 
 // DefaultQueue is how many callers may wait per slot by default: at the
 // default cost (bcrypt 12, about 250 ms a hash) a full queue drains in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -110,8 +111,33 @@ func TestPoolCallerGivesUp(t *testing.T) {
 }
 
 func TestDefaultPoolSize(t *testing.T) {
-	if n := auth.DefaultPoolSize(); n < 1 {
-		t.Fatalf("DefaultPoolSize = %d", n)
+	if n := auth.DefaultPoolSize(); n < 1 || n > runtime.NumCPU() {
+		t.Fatalf("DefaultPoolSize = %d on %d CPUs", n, runtime.NumCPU())
+	}
+}
+
+// TestReserveProc: a pool with a slot per core gets one P more than it can
+// fill, and never more than that however many slots it has.
+func TestReserveProc(t *testing.T) {
+	was := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(was) })
+	cores := auth.DefaultPoolSize()
+	runtime.GOMAXPROCS(cores)
+	for _, c := range []struct{ size, want int }{
+		{max(cores-1, 1), max(cores, 2)}, // a spare P already, unless a single core
+		{cores, cores + 1},
+		{1000, cores + 1},
+	} {
+		runtime.GOMAXPROCS(cores)
+		auth.ReserveProc(c.size)
+		if got := runtime.GOMAXPROCS(0); got != c.want {
+			t.Errorf("ReserveProc(%d) on %d cores: GOMAXPROCS %d, want %d", c.size, cores, got, c.want)
+		}
+	}
+	runtime.GOMAXPROCS(cores + 5)
+	auth.ReserveProc(cores)
+	if got := runtime.GOMAXPROCS(0); got != cores+5 {
+		t.Errorf("ReserveProc lowered GOMAXPROCS from %d to %d", cores+5, got)
 	}
 }
 

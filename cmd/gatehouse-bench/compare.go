@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // compareConfig is what `gatehouse-bench run` measures and how.
@@ -24,6 +24,7 @@ type compareConfig struct {
 	cost         int
 	dbURL        string
 	strict       bool
+	accessLog    bool          // ACCESS_LOG, as serve's default
 	ttl          time.Duration // access-token lifetime; 0: an hour, longer than any run
 	slices       int           // turns per round of the cheap scenarios
 	groups       []string      // the scenario groups to run
@@ -75,7 +76,7 @@ func newBench(ctx context.Context, cfg compareConfig, stderr io.Writer) (*bench,
 	if cfg.ttl == 0 {
 		cfg.ttl = time.Hour
 	}
-	b.g, err = startGatehouse(ctx, targetConfig{dbURL: cfg.dbURL, cost: cfg.cost, ttl: cfg.ttl, strict: cfg.strict, log: stderr})
+	b.g, err = startGatehouse(ctx, targetConfig{dbURL: cfg.dbURL, cost: cfg.cost, ttl: cfg.ttl, strict: cfg.strict, log: stderr, accessLog: cfg.accessLog})
 	if err != nil {
 		return nil, fmt.Errorf("start gatehouse: %w", err)
 	}
@@ -288,5 +289,6 @@ func roundDur(d time.Duration) time.Duration {
 	return d.Round(time.Microsecond)
 }
 
-// cpus is how many hashes run at once when "all cores" hash.
-func cpus() int { return runtime.GOMAXPROCS(0) }
+// cpus is how many hashes run at once when "all cores" hash: GOMAXPROCS
+// as the process started, before the server raised it (auth.ReserveProc).
+func cpus() int { return auth.DefaultPoolSize() }

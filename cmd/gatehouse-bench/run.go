@@ -26,10 +26,11 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.IntVar(&cfg.rounds, "rounds", 5, "interleaved rounds; the report gives medians over them")
 	fs.IntVar(&cfg.slices, "slices", 8, "turns per round: /api/main, refresh, logout and their baselines alternate this many times a round")
 	fs.IntVar(&cfg.conns, "conns", 64, "connections for /api/main, refresh, logout and the store baseline")
-	fs.IntVar(&cfg.hashConns, "hash-conns", 2*cpus(), "connections for login and register (more queue in the hashing pool, whose wait is 5 s)")
+	fs.IntVar(&cfg.hashConns, "hash-conns", 2*cpus(), "connections for login and register (more queue in the hashing pool, whose wait is 2 s)")
 	fs.IntVar(&cfg.cost, "cost", defaultCost, "bcrypt cost for login, register and the raw hash rate")
 	fs.StringVar(&cfg.dbURL, "db", getenv("DATABASE_URL"), "store URL (default $DATABASE_URL, else SQLite in a temp dir)")
 	fs.BoolVar(&cfg.strict, "strict", false, "STRICT_REVOCATION: ask the store about the session on every request")
+	fs.BoolVar(&cfg.accessLog, "access-log", true, "ACCESS_LOG: a log line a request, written to the null device")
 	only := fs.String("only", "main,login,register,refresh,logout", "the scenario groups to run, comma-separated")
 	svgPath := fs.String("svg", "", "write the chart to this SVG file")
 	jsonPath := fs.String("json", "", `write the whole report as JSON to this file ("-": standard output, instead of the table)`)
@@ -105,7 +106,7 @@ func (b *bench) describe() map[string]any {
 	m := map[string]any{
 		"duration": c.dur.String(), "hash_duration": c.hashDur.String(), "rounds": c.rounds, "slices": c.slices,
 		"conns": c.conns, "hash_conns": c.hashConns, "bcrypt_cost": c.cost,
-		"store": b.g.store.Dialect(), "strict": c.strict, "groups": c.groups,
+		"store": b.g.store.Dialect(), "strict": c.strict, "access_log": c.accessLog, "groups": c.groups,
 	}
 	for n, k := range b.conc {
 		m["conns."+n] = k

@@ -21,6 +21,7 @@ type scaleConfig struct {
 	hashConns      int
 	tokens         int // distinct users sending /api/main
 	strict         bool
+	accessLog      bool // ACCESS_LOG, as serve's default
 }
 
 func cmdScale(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -37,6 +38,7 @@ func cmdScale(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&c.hashConns, "hash-conns", 2*cpus(), "connections for login")
 	fs.IntVar(&c.tokens, "tokens", 1000, "distinct users (random among the seeded) sending /api/main")
 	fs.BoolVar(&c.strict, "strict", false, "STRICT_REVOCATION: every /api/main asks the store about its session")
+	fs.BoolVar(&c.accessLog, "access-log", true, "ACCESS_LOG: a log line a request, written to the null device")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ type scaleTarget struct {
 }
 
 func newScaleTarget(ctx context.Context, c scaleConfig, n int, url string, log io.Writer) (*scaleTarget, error) {
-	g, err := startGatehouse(ctx, targetConfig{dbURL: url, cost: c.cost, ttl: time.Hour, strict: c.strict, log: log})
+	g, err := startGatehouse(ctx, targetConfig{dbURL: url, cost: c.cost, ttl: time.Hour, strict: c.strict, log: log, accessLog: c.accessLog})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type targetConfig struct {
 	ttl    time.Duration // access-token lifetime
 	strict bool
 	log    io.Writer
+	// accessLog turns on the access log, as ACCESS_LOG (on by default)
+	// does for serve; its lines go to the null device (see serverLogger).
+	accessLog bool
 }
 
 // startGatehouse opens and migrates the store and serves gatehouse.
@@ -62,8 +65,10 @@ func startGatehouse(ctx context.Context, tc targetConfig) (*gatehouseTarget, err
 }
 
 func (g *gatehouseTarget) open(ctx context.Context, url string, tc targetConfig) error {
-	log := slog.New(slog.NewTextHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var err error
+	log, err := serverLogger(tc)
+	if err != nil {
+		return err
+	}
 	if g.store, err = sqldb.Open(ctx, url, sqldb.Options{}); err != nil {
 		return err
 	}
@@ -86,17 +91,81 @@ func (g *gatehouseTarget) open(ctx context.Context, url string, tc targetConfig)
 	m := metrics.New()
 	throttling := auth.DefaultThrottling
 	throttling.LoginAddress.Limit, throttling.Register.Limit = 0, 0
+	// The hashing pool as serve makes it by default: a slot per core at
+	// nice 19, and a spare processor for everything else.
+	slots := auth.DefaultPoolSize()
+	pool := auth.NewPool(slots, auth.DefaultQueue*slots, auth.DefaultQueueWait)
+	pool.SetNice(auth.DefaultNice)
+	auth.ReserveProc(slots)
 	g.auth, err = auth.New(auth.Config{
-		Store: g.store, Tokens: g.tokens, Hasher: g.hasher,
+		Store: g.store, Tokens: g.tokens, Hasher: g.hasher, Pool: pool,
 		RefreshTTL: 720 * time.Hour, Strict: tc.strict, Logger: log,
 		Observer: m, Throttling: throttling,
 	})
 	if err != nil {
 		return err
 	}
-	h := web.NewServer(web.Deps{Auth: g.auth, Keys: keys, Store: g.store, Logger: log, Metrics: m.Handler(), Requests: m})
+	h := web.NewServer(web.Deps{
+		Auth: g.auth, Keys: keys, Store: g.store, Logger: log, Metrics: m.Handler(), Requests: m,
+		AccessLog: tc.accessLog,
+	})
 	g.addr, g.srv, err = serve(h, log)
 	return err
+}
+
+// serverLogger is the server's logger: warnings to tc.log, and with the
+// access log on, every line at info (one a request) formatted as serve
+// formats it by default and written to the null device, so that the
+// server pays for each line as one logging to a file does.
+func serverLogger(tc targetConfig) (*slog.Logger, error) {
+	var h slog.Handler = slog.NewTextHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelWarn})
+	if tc.accessLog {
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		h = teeHandler{h, slog.NewTextHandler(null, &slog.HandlerOptions{Level: slog.LevelInfo})}
+	}
+	return slog.New(web.LogHandler(h)), nil
+}
+
+// teeHandler hands each record to every handler that takes its level.
+type teeHandler []slog.Handler
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	for _, h := range t {
+		if h.Enabled(ctx, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range t {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r.Clone()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return t.each(func(h slog.Handler) slog.Handler { return h.WithAttrs(as) })
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return t.each(func(h slog.Handler) slog.Handler { return h.WithGroup(name) })
+}
+
+func (t teeHandler) each(f func(slog.Handler) slog.Handler) teeHandler {
+	out := make(teeHandler, len(t))
+	for i, h := range t {
+		out[i] = f(h)
+	}
+	return out
 }
 
 func (g *gatehouseTarget) close() {

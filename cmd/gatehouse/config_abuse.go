@@ -57,6 +57,7 @@ func loadAbuseConfig(r *envReader) abuseConfig {
 func (c *abuseConfig) pool() *auth.Pool {
 	p := auth.NewPool(c.HashConcurrency, c.HashQueue, c.HashQueueWait)
 	p.SetNice(c.HashNice)
+	auth.ReserveProc(c.HashConcurrency)
 	return p
 }
 
