@@ -168,6 +168,10 @@ func (db *DB) wrap(ctx context.Context, op string, err error) error {
 		return nil
 	case errors.As(err, &e):
 		return err
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up (a client that went away): not the store's
+		// failure, so not counted as one.
+		return fmt.Errorf("sqldb: %s: %w", op, err)
 	case isUnavailable(err), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		db.failed(op, gatehouse.EUNAVAILABLE)
 		return fmt.Errorf("sqldb: %s: %w: %w", op, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store unavailable"), err)

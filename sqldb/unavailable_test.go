@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -159,6 +160,11 @@ func TestOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = db.UserByUsername(t.Context(), "nobody")
+	gone, cancel := context.WithCancel(t.Context())
+	cancel() // a client that went away is not a failure of the store
+	if _, err := db.UserByUsername(gone, "nobody"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("user by username with a cancelled context: %v", err)
+	}
 	k := &gatehouse.SigningKey{ID: "dup", Algorithm: "EdDSA", Private: []byte{1}}
 	_ = db.AddSigningKey(t.Context(), k)
 	_ = db.AddSigningKey(t.Context(), k)

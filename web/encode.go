@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
@@ -61,7 +62,61 @@ func unmarshalStrict(data []byte, v any) error {
 	if !pairedSurrogates(data) {
 		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body has an unpaired \\u surrogate escape")
 	}
+	if duplicateMember(json.NewDecoder(bytes.NewReader(data))) {
+		return gatehouse.Errorf(gatehouse.EMALFORMED, "request body has a member name twice in one object")
+	}
 	return nil
+}
+
+// duplicateMember reports whether the next JSON value of dec, valid JSON,
+// has an object with two members of the same name, where names that
+// differ only in case count as the same: encoding/json fills a field from
+// either, and from the last of them, so {"username":"a","Username":"b"}
+// would mean "b" here and maybe "a" to a proxy or a log that read it
+// first (RFC 8259 leaves duplicates to each parser; I-JSON forbids them).
+func duplicateMember(dec *json.Decoder) bool {
+	t, err := dec.Token()
+	if err != nil {
+		return false // not reached: data has been decoded once already
+	}
+	switch t {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			name, _ := dec.Token()
+			key, _ := name.(string)
+			k := foldName(key)
+			if seen[k] {
+				return true
+			}
+			seen[k] = true
+			if duplicateMember(dec) {
+				return true
+			}
+		}
+		dec.Token() // '}'
+	case json.Delim('['):
+		for dec.More() {
+			if duplicateMember(dec) {
+				return true
+			}
+		}
+		dec.Token() // ']'
+	}
+	return false
+}
+
+// foldName maps every rune of s to the smallest of its case-folding
+// orbit, so that two names encoding/json would match to one field (it
+// folds case as strings.EqualFold does) have the same foldName.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		low := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			low = min(low, f)
+		}
+		return low
+	}, s)
 }
 
 // pairedSurrogates reports whether every \uD800-\uDFFF escape in the valid

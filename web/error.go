@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // codeStatus is the one map from error codes to HTTP statuses.
@@ -70,6 +72,10 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosedRequest is the status recorded (nginx's 499) for a
+// request whose client left before it was answered.
+const StatusClientClosedRequest = 499
+
 // retryAfter is how long, in seconds, a client told 429 or 503 should wait
 // when the error does not say.
 const retryAfter = 1
@@ -88,10 +94,24 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // writeErrorAs is writeError with the problem document's "error" member
 // set to oauthError (unless empty).
 func writeErrorAs(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, oauthError string) {
+	ctx := r.Context()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The client went away, and with it the request's context: what
+		// failed failed for that, and nobody reads the answer. 499 (as
+		// nginx logs it) keeps it out of the 5xx of the access log and
+		// the metrics. (A context ended for another reason, such as the
+		// read timeout of a slow body, fails with an error of its own.)
+		log.DebugContext(ctx, "request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	code := gatehouse.ErrorCode(err)
 	status := StatusOf(err)
-	if code == gatehouse.EINTERNAL || code == gatehouse.EUNAVAILABLE {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	switch {
+	case errors.Is(err, auth.ErrBusy):
+		log.WarnContext(ctx, "request shed: the hashing pool is full", "method", r.Method, "path", r.URL.Path)
+	case code == gatehouse.EINTERNAL || code == gatehouse.EUNAVAILABLE:
+		log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
 	h := w.Header()
 	switch code {

@@ -151,6 +151,9 @@ func TestBadInput(t *testing.T) {
 		{name: "raw NUL byte", method: "POST", path: "/api/login", contentType: "application/json", body: "{\"username\":\"ab\x00c\",\"password\":\"password1\"}", status: 400, code: "malformed_request"},
 		{name: "NUL byte outside strings", method: "POST", path: "/api/login", contentType: "application/json", body: "{\"username\":\"abc\",\"password\":\"password1\"}\x00", status: 400, code: "malformed_request"},
 		{name: "deeply nested array in a field", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":` + strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000) + `}`, status: 400, code: "malformed_request"},
+		{name: "duplicate member", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":"abc","password":"password1","password":"password2"}`, status: 400, code: "malformed_request"},
+		{name: "duplicate member in another case", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"abcd","USERNAME":"efgh","password":"password1"}`, status: 400, code: "malformed_request"},
+		{name: "duplicate member by case folding", method: "POST", path: "/api/register", contentType: "application/json", body: `{"username":"abcd","u\u017fername":"efgh","password":"password1"}`, status: 400, code: "malformed_request"},
 		{name: "huge number", method: "POST", path: "/api/login", contentType: "application/json", body: `{"username":1e999,"password":"x"}`, status: 400, code: "malformed_request"},
 
 		// Wrong types and missing values.
