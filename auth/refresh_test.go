@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
@@ -16,13 +17,7 @@ import (
 func TestRefreshForgedKeepsSession(t *testing.T) {
 	ctx := t.Context()
 	s := newService(t, openStore(t, filepath.Join(t.TempDir(), "forged.db")), edKeys(t), 4, nil)
-	if _, err := s.Register(ctx, "alice", "alice password"); err != nil {
-		t.Fatal(err)
-	}
-	pair, err := s.Login(ctx, "alice", "alice password", auth.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := registerAndLogin(t, s, "alice")
 	p, err := s.Authenticate(ctx, pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -76,16 +71,27 @@ func TestRefreshMalformed(t *testing.T) {
 func BenchmarkRefresh(b *testing.B) {
 	ctx := b.Context()
 	s := newService(b, openStore(b, filepath.Join(b.TempDir(), "bench.db")), edKeys(b), 4, nil)
-	if _, err := s.Register(ctx, "alice", "alice password"); err != nil {
-		b.Fatal(err)
-	}
-	pair, err := s.Login(ctx, "alice", "alice password", auth.Client{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	pair := registerAndLogin(b, s, "alice")
+	var err error
 	for b.Loop() {
 		if pair, err = s.Refresh(ctx, pair.RefreshToken, auth.Client{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// registerAndLogin registers user (password user + " password") and logs in.
+func registerAndLogin(t testing.TB, s *auth.Service, user string) *auth.TokenPair {
+	t.Helper()
+	if _, err := s.Register(t.Context(), user, user+" password"); err != nil {
+		t.Fatal(err)
+	}
+	return login(t, s, user)
+}
+
+// unknownRefresh is a well-formed refresh token of a session that does not
+// exist.
+func unknownRefresh() string {
+	rt, _ := gatehouse.NewRefreshToken(gatehouse.NewID(time.Now()), 0)
+	return rt.Sign(gatehouse.NewRefreshKey())
 }
