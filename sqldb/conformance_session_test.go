@@ -227,3 +227,53 @@ func testRotateRefreshUnknown(t *testing.T, db *sqldb.DB) {
 	rotate(t, db, hLive1, t0)
 	rotate(t, db, hExp, t0)
 }
+
+// testMigrateRefreshOntoSessions upgrades a store with a session and its
+// refresh token as migration 0004 left them: the session lives on, its old
+// token (which only its hash could have matched) is gone with the
+// refresh_tokens table, and no token presented for it rotates or revokes
+// it; new sessions rotate as usual.
+func testMigrateRefreshOntoSessions(t *testing.T, url string) {
+	ctx, t0 := t.Context(), now()
+	db := openDB(t, url)
+	if err := sqldb.MigrateToForTest(ctx, db, 4); err != nil {
+		t.Fatalf("migrate to 0004: %v", err)
+	}
+	uid, sid := gatehouse.NewID(t0), gatehouse.NewID(t0)
+	hash := "X'" + strings.Repeat("ab", 32) + "'"
+	if db.Dialect() == "postgres" {
+		hash = `'\x` + strings.Repeat("ab", 32) + `'::bytea`
+	}
+	created, expires := t0.Add(-time.Hour).UnixMicro(), t0.Add(time.Hour).UnixMicro()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO users (id, username, username_key, password_hash, created_at, updated_at) VALUES ('%s', 'Bob', 'bob', 'h', %d, %d)`, uid, created, created),
+		fmt.Sprintf(`INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) VALUES ('%s', '%s', %d, %d, %d, '', '')`, sid, uid, created, created, expires),
+		fmt.Sprintf(`INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (%s, '%s', %d, %d)`, hash, sid, created, expires),
+	} {
+		if err := sqldb.ExecForTest(ctx, db, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate from 0004: %v", err)
+	}
+	wantMigrated(t, db)
+	if _, err := sqldb.QueryIntForTest(ctx, db, `SELECT COUNT(*) FROM refresh_tokens`); err == nil {
+		t.Fatal("refresh_tokens is still there")
+	}
+	for _, gen := range []uint64{0, 1} {
+		tok := forgedRefresh(t, sid, gen)
+		if res, _, _, _, err := db.RotateRefresh(ctx, tok, t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshUnknown {
+			t.Fatalf("RotateRefresh(a token for the old session) = %v, %v; want RefreshUnknown", res, err)
+		}
+		if revs, err := db.RevokeRefresh(ctx, tok, t0, t0); err != nil || len(revs) != 0 {
+			t.Fatalf("RevokeRefresh(a token for the old session) = %v, %v; want nothing", revs, err)
+		}
+	}
+	if s, err := db.SessionByID(ctx, sid); err != nil || !s.Active(t0) || s.UserID != uid {
+		t.Fatalf("the old session after the migration: %+v, %v; want it active", s, err)
+	}
+	u := createUser(t, db, "alice")
+	_, tok := createSession(t, db, u.ID, t0, t0.Add(time.Hour))
+	rotate(t, db, rotate(t, db, tok, t0), t0)
+}

@@ -75,6 +75,10 @@ func testStore(t *testing.T, fresh func(t *testing.T) string) {
 		t.Parallel()
 		testMigrateConcurrent(t, fresh(t))
 	})
+	t.Run("MigrateRefreshOntoSessions", func(t *testing.T) {
+		t.Parallel()
+		testMigrateRefreshOntoSessions(t, fresh(t))
+	})
 }
 
 // now is the tests' present: the precision the store keeps, UTC.
