@@ -59,36 +59,37 @@ const (
 	RefreshReplayed
 )
 
-// SessionStore keeps sessions, their refresh tokens (as hashes only) and the
-// feed of revocations.
+// SessionStore keeps sessions, each with its current refresh token (as a
+// hash only, see RefreshToken), and the feed of revocations.
 type SessionStore interface {
-	// CreateSession inserts s and its first refresh token hash, which
-	// expires at s.ExpiresAt. ECREDENTIALS when the user is locked (read
-	// under a lock on the user, so that a login racing LockUser cannot
-	// leave a session behind).
-	CreateSession(ctx context.Context, s *Session, refreshHash []byte) error
+	// CreateSession inserts s with a new refresh key and returns its first
+	// refresh token (generation 0), which expires with s at s.ExpiresAt.
+	// ECREDENTIALS when the user is locked (read under a lock on the user,
+	// so that a login racing LockUser cannot leave a session behind).
+	CreateSession(ctx context.Context, s *Session) (refresh string, err error)
 	// SessionByID returns ENOTFOUND when there is no such session.
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	// ListSessions returns the user's sessions that are active at now,
 	// newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
-	// RotateRefresh replaces the refresh token whose hash is oldHash with
-	// newHash, in one transaction, and extends the session to expiresAt.
-	// At most one of any number of concurrent calls with the same oldHash
-	// rotates. A token that was already rotated revokes its session
-	// (RefreshReplayed, with the revocation); an unknown or expired token, or
-	// one whose session has ended, gives RefreshUnknown.
-	RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, until time.Time) (RefreshResult, *Session, []Revocation, error)
+	// RotateRefresh replaces the session's current refresh token, if it is
+	// the one presented, with a new one (returned), and extends the session
+	// to expiresAt. At most one of any number of concurrent calls with the
+	// same token rotates. A genuine token that is no longer current (it was
+	// rotated) revokes its session (RefreshReplayed, with the revocation);
+	// an unknown or forged token, or one whose session has ended, gives
+	// RefreshUnknown.
+	RotateRefresh(ctx context.Context, presented *RefreshToken, now, expiresAt time.Time, until time.Time) (RefreshResult, *Session, string, []Revocation, error)
 	// RevokeSessions revokes sessions of userID by scope relative to
 	// sessionID, records a Revocation lasting until `until` for each, and
 	// returns them. Sessions already ended are left alone. With RevokeOne and
 	// a session that is not the user's, it returns ENOTFOUND.
 	RevokeSessions(ctx context.Context, userID, sessionID string, scope RevokeScope, now, until time.Time) ([]Revocation, error)
-	// RevokeRefresh revokes the session of the refresh token whose hash is
-	// given, current or already rotated, with a Revocation lasting until
-	// `until`, and returns it. An unknown token, or one whose session has
-	// ended, changes nothing and returns none.
-	RevokeRefresh(ctx context.Context, hash []byte, now, until time.Time) ([]Revocation, error)
+	// RevokeRefresh revokes the session of a refresh token, current or
+	// already rotated (but genuine), with a Revocation lasting until
+	// `until`, and returns it. An unknown or forged token, or one whose
+	// session has ended, changes nothing and returns none.
+	RevokeRefresh(ctx context.Context, t *RefreshToken, now, until time.Time) ([]Revocation, error)
 	// Revocations returns the revocations with Seq > after or RevokedAt >=
 	// since (so that a late commit with a smaller Seq is not missed) whose
 	// Until is after now, in Seq order.
@@ -96,7 +97,7 @@ type SessionStore interface {
 	// IsRevoked reports whether the session has been revoked or does not
 	// exist; it is the strict mode's per-request check.
 	IsRevoked(ctx context.Context, sessionID string) (bool, error)
-	// DeleteExpired removes sessions, refresh tokens and revocations that
-	// ended before now and returns how many rows went.
+	// DeleteExpired removes sessions and revocations that ended before now
+	// and returns how many rows went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }

@@ -24,7 +24,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Fatal(err)
 	}
 	sess := &gatehouse.Session{UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}
-	if err := store.CreateSession(ctx, sess, make([]byte, 32)); err != nil {
+	if _, err := store.CreateSession(ctx, sess); err != nil {
 		b.Fatal(err)
 	}
 	service := func(cacheSize int, strict bool) *auth.Service {

@@ -59,11 +59,12 @@ func (s *Service) Introspect(ctx context.Context, raw string) (*token.Claims, er
 // there is nothing left to revoke.
 func (s *Service) RevokeToken(ctx context.Context, raw string) error {
 	now := s.now().UTC()
-	if strings.HasPrefix(raw, refreshPrefix) {
-		if len(raw) != len(refreshPrefix)+43 {
+	if strings.HasPrefix(raw, gatehouse.RefreshPrefix) {
+		t, ok := gatehouse.ParseRefreshToken(raw)
+		if !ok {
 			return nil
 		}
-		revs, err := s.store.RevokeRefresh(ctx, hashRefresh(raw), now, s.revocationUntil(now))
+		revs, err := s.store.RevokeRefresh(ctx, t, now, s.revocationUntil(now))
 		if err != nil {
 			return err
 		}

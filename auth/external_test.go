@@ -101,7 +101,7 @@ func TestRevokeToken(t *testing.T) {
 	}
 
 	for name, raw := range map[string]string{
-		"again": byAccess.AccessToken, "garbage": "garbage", "unknown refresh": "ghr_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"again": byAccess.AccessToken, "garbage": "garbage", "old-format refresh": "ghr_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "unknown refresh": unknownRefresh(),
 		"short refresh": "ghr_x", "empty": "",
 	} {
 		if err := b.RevokeToken(ctx, raw); err != nil {

@@ -2,10 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -135,13 +131,13 @@ func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password s
 
 func (s *Service) openSession(ctx context.Context, u *gatehouse.User, c Client) (*TokenPair, error) {
 	now := s.now().UTC()
-	refresh, hash := newRefreshToken()
 	sess := &gatehouse.Session{
 		ID: gatehouse.NewID(now), UserID: u.ID,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL),
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	if err := s.store.CreateSession(ctx, sess, hash); err != nil {
+	refresh, err := s.store.CreateSession(ctx, sess)
+	if err != nil {
 		return nil, err
 	}
 	return s.pair(u, sess, refresh)
@@ -155,40 +151,20 @@ func (s *Service) pair(u *gatehouse.User, sess *gatehouse.Session, refresh strin
 	return &TokenPair{AccessToken: at, ExpiresIn: s.tokens.TTL(), RefreshToken: refresh, User: u, Session: sess}, nil
 }
 
-// refreshPrefix marks gatehouse refresh tokens, so that secret scanners can
-// recognise a leaked one and a refresh token is never mistaken for a JWT.
-const refreshPrefix = "ghr_"
-
-// newRefreshToken returns a refresh token of 256 random bits and the hash
-// that is stored in its place. SHA-256 suffices: the token has full
-// entropy, so a slow hash would add cost and no security.
-func newRefreshToken() (token string, hash []byte) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	token = refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashRefresh(token)
-}
-
-func hashRefresh(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 var errRefresh = gatehouse.Errorf(gatehouse.EINVALIDREFRESH, "refresh token is invalid, expired or revoked")
 
 // refresh rotates a refresh token: it returns a new pair and the presented
 // token stops working. Presenting a token that was already rotated revokes
 // its whole session, since one of its holders is not the rightful one.
-// Refresh reports it.
+// Refresh reports it. Anything not of the token's form is refused without
+// asking the store (see gatehouse.RefreshToken).
 func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*TokenPair, error) {
-	if !strings.HasPrefix(refresh, refreshPrefix) || len(refresh) != len(refreshPrefix)+43 {
+	presented, ok := gatehouse.ParseRefreshToken(refresh)
+	if !ok {
 		return nil, errRefresh
 	}
 	now := s.now().UTC()
-	next, nextHash := newRefreshToken()
-	res, sess, revs, err := s.store.RotateRefresh(ctx, hashRefresh(refresh), nextHash, now, now.Add(s.refreshTTL), s.revocationUntil(now))
+	res, sess, next, revs, err := s.store.RotateRefresh(ctx, presented, now, now.Add(s.refreshTTL), s.revocationUntil(now))
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func kidOf(t *testing.T, raw string) string {
 	return hdr.Kid
 }
 
-func login(t *testing.T, s *auth.Service, user string) *auth.TokenPair {
+func login(t testing.TB, s *auth.Service, user string) *auth.TokenPair {
 	t.Helper()
 	p, err := s.Login(t.Context(), user, user+" password", auth.Client{})
 	if err != nil {

@@ -46,7 +46,7 @@ func BenchmarkCreateSession(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		s := &gatehouse.Session{UserID: u.ID, ExpiresAt: expires, UserAgent: "bench", IP: "192.0.2.1"}
-		if err := db.CreateSession(b.Context(), s, newHash()); err != nil {
+		if _, err := db.CreateSession(b.Context(), s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -60,17 +60,17 @@ func BenchmarkRotateRefresh(b *testing.B) {
 	}
 	t0 := time.Now()
 	s := &gatehouse.Session{UserID: u.ID, ExpiresAt: t0.Add(time.Hour)}
-	h := newHash()
-	if err := db.CreateSession(b.Context(), s, h); err != nil {
+	raw, err := db.CreateSession(b.Context(), s)
+	if err != nil {
 		b.Fatal(err)
 	}
+	h := parseRefresh(b, raw)
 	b.ResetTimer()
 	for b.Loop() {
-		next := newHash()
-		res, _, _, err := db.RotateRefresh(b.Context(), h, next, t0, t0.Add(time.Hour), t0)
+		res, _, next, _, err := db.RotateRefresh(b.Context(), h, t0, t0.Add(time.Hour), t0)
 		if err != nil || res != gatehouse.RefreshRotated {
 			b.Fatalf("RotateRefresh = %v, %v", res, err)
 		}
-		h = next
+		h, _ = gatehouse.ParseRefreshToken(next)
 	}
 }

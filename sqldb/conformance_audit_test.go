@@ -130,7 +130,7 @@ func testLockUser(t *testing.T, db *sqldb.DB) {
 	if err != nil || !got.LockedAt.Equal(at) {
 		t.Fatalf("LockedAt = %v, %v; want %v", got.LockedAt, err, at)
 	}
-	err = db.CreateSession(ctx, &gatehouse.Session{UserID: u.ID, ExpiresAt: now().Add(time.Hour)}, newHash())
+	_, err = db.CreateSession(ctx, &gatehouse.Session{UserID: u.ID, ExpiresAt: now().Add(time.Hour)})
 	wantCode(t, err, gatehouse.ECREDENTIALS)
 	revs, err = db.LockUser(ctx, u.ID, at.Add(time.Minute), at.Add(time.Hour))
 	if err != nil || len(revs) != 0 {
@@ -165,7 +165,7 @@ func testLockRacesLogin(t *testing.T, db *sqldb.DB) {
 		wg.Go(func() {
 			<-start
 			for range 5 {
-				err := db.CreateSession(ctx, &gatehouse.Session{UserID: u.ID, ExpiresAt: now().Add(time.Hour)}, newHash())
+				_, err := db.CreateSession(ctx, &gatehouse.Session{UserID: u.ID, ExpiresAt: now().Add(time.Hour)})
 				if c := gatehouse.ErrorCode(err); c != "" && c != gatehouse.ECREDENTIALS {
 					t.Errorf("CreateSession: %v", err)
 				}

@@ -91,19 +91,22 @@ func testRevokeRefresh(t *testing.T, db *sqldb.DB) {
 	until := t0.Add(15 * time.Minute)
 	u := createUser(t, db, "alice")
 	s, h0 := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
-	h1 := newHash()
-	if res, _, _, err := db.RotateRefresh(ctx, h0, h1, t0, t0.Add(time.Hour), until); err != nil || res != gatehouse.RefreshRotated {
-		t.Fatalf("RotateRefresh = %v, %v", res, err)
-	}
+	h1 := rotate(t, db, h0, t0)
 	other, h2 := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
 
+	// A forged token naming the session revokes nothing.
+	for _, gen := range []uint64{0, 1} {
+		if revs, err := db.RevokeRefresh(ctx, forgedRefresh(t, other.ID, gen), t0, until); err != nil || len(revs) != 0 {
+			t.Errorf("RevokeRefresh(forged, generation %d) = %v, %v; want nothing", gen, revs, err)
+		}
+	}
 	// The rotated token revokes its session too: it names the same grant.
 	revs, err := db.RevokeRefresh(ctx, h0, t0, until)
 	if err != nil {
 		t.Fatalf("RevokeRefresh(rotated): %v", err)
 	}
 	wantRevocations(t, revs, until, t0, s.ID)
-	for name, h := range map[string][]byte{"current of a revoked session": h1, "unknown": newHash(), "short": {1, 2}} {
+	for name, h := range map[string]*gatehouse.RefreshToken{"current of a revoked session": h1, "unknown session": forgedRefresh(t, gatehouse.NewID(t0), 0)} {
 		if revs, err := db.RevokeRefresh(ctx, h, t0, until); err != nil || len(revs) != 0 {
 			t.Errorf("RevokeRefresh(%s) = %v, %v; want nothing", name, revs, err)
 		}

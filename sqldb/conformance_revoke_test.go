@@ -150,14 +150,11 @@ func testRevocations(t *testing.T, db *sqldb.DB) {
 func testDeleteExpired(t *testing.T, db *sqldb.DB) {
 	ctx, t0 := t.Context(), now()
 	u := createUser(t, db, "alice")
-	expired, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(-time.Hour)) // 1 token
+	expired, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(-time.Hour))
 	_, h0 := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour))
-	h1 := newHash()
-	if res, _, _, err := db.RotateRefresh(ctx, h0, h1, t0.Add(-time.Hour), t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshRotated {
-		t.Fatalf("RotateRefresh = %v, %v", res, err)
-	}
-	revokedOld, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour)) // 1 token
-	revokedNew, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour)) // 1 token
+	h1 := rotate(t, db, h0, t0.Add(-time.Minute))
+	revokedOld, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour))
+	revokedNew, _ := createSession(t, db, u.ID, t0.Add(-2*time.Hour), t0.Add(time.Hour))
 	for _, r := range []struct {
 		s         *gatehouse.Session
 		at, until time.Time
@@ -169,11 +166,11 @@ func testDeleteExpired(t *testing.T, db *sqldb.DB) {
 			t.Fatal(err)
 		}
 	}
-	// expired: session + token; revokedOld: session + token + revocation;
-	// revokedNew: session + token.
+	// expired: session; revokedOld: session + revocation; revokedNew:
+	// session (refresh tokens live on their sessions).
 	n, err := db.DeleteExpired(ctx, t0)
-	if err != nil || n != 7 {
-		t.Fatalf("DeleteExpired = %d, %v; want 7", n, err)
+	if err != nil || n != 4 {
+		t.Fatalf("DeleteExpired = %d, %v; want 4", n, err)
 	}
 	for _, s := range []*gatehouse.Session{expired, revokedOld, revokedNew} {
 		_, err := db.SessionByID(ctx, s.ID)
@@ -185,10 +182,8 @@ func testDeleteExpired(t *testing.T, db *sqldb.DB) {
 	}
 	// The live session keeps its current token and its rotated one, which
 	// must still be recognised as a replay.
-	if res, _, _, err := db.RotateRefresh(ctx, h1, newHash(), t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshRotated {
-		t.Fatalf("RotateRefresh(current token) after DeleteExpired = %v, %v", res, err)
-	}
-	if res, _, _, err := db.RotateRefresh(ctx, h0, newHash(), t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshReplayed {
+	rotate(t, db, h1, t0)
+	if res, _, _, _, err := db.RotateRefresh(ctx, h0, t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshReplayed {
 		t.Fatalf("RotateRefresh(rotated token) after DeleteExpired = %v, %v; want RefreshReplayed", res, err)
 	}
 	if n, err := db.DeleteExpired(ctx, t0); err != nil || n != 0 {
@@ -196,6 +191,10 @@ func testDeleteExpired(t *testing.T, db *sqldb.DB) {
 	}
 }
 
+// testRotateRefreshConcurrent presents one token many times at once:
+// exactly one call rotates it, and since the others present a token that
+// has been rotated by then, exactly one of them revokes the session as a
+// replay (the rest find it ended), so the new token dies with it.
 func testRotateRefreshConcurrent(t *testing.T, db *sqldb.DB) {
 	const n = 50
 	t0 := now()
@@ -206,10 +205,13 @@ func testRotateRefreshConcurrent(t *testing.T, db *sqldb.DB) {
 		mu     sync.Mutex
 		counts = map[gatehouse.RefreshResult]int{}
 		revs   []gatehouse.Revocation
+		next   string
 	)
+	start := make(chan struct{})
 	for range n {
 		wg.Go(func() {
-			res, _, rv, err := db.RotateRefresh(t.Context(), h0, newHash(), t0, t0.Add(time.Hour), t0.Add(time.Minute))
+			<-start
+			res, _, tok, rv, err := db.RotateRefresh(t.Context(), h0, t0, t0.Add(time.Hour), t0.Add(time.Minute))
 			if err != nil {
 				t.Errorf("RotateRefresh: %v", err)
 				return
@@ -218,25 +220,28 @@ func testRotateRefreshConcurrent(t *testing.T, db *sqldb.DB) {
 			defer mu.Unlock()
 			counts[res]++
 			revs = append(revs, rv...)
+			if tok != "" {
+				next = tok
+			}
 		})
 	}
+	close(start)
 	wg.Wait()
 	t.Logf("rotated %d, replayed %d, unknown %d", counts[gatehouse.RefreshRotated],
 		counts[gatehouse.RefreshReplayed], counts[gatehouse.RefreshUnknown])
-	if counts[gatehouse.RefreshRotated] > 1 {
-		t.Fatalf("%d calls rotated the same token; want at most one", counts[gatehouse.RefreshRotated])
-	}
-	if counts[gatehouse.RefreshReplayed] > 1 || len(revs) != counts[gatehouse.RefreshReplayed] {
-		t.Fatalf("%d replays with %d revocations; want at most one", counts[gatehouse.RefreshReplayed], len(revs))
+	if counts[gatehouse.RefreshRotated] != 1 || counts[gatehouse.RefreshReplayed] != 1 || len(revs) != 1 {
+		t.Fatalf("%d rotations, %d replays with %d revocations; want exactly one each",
+			counts[gatehouse.RefreshRotated], counts[gatehouse.RefreshReplayed], len(revs))
 	}
 	feed, err := db.Revocations(t.Context(), 0, time.Time{}, t0)
-	if err != nil || len(feed) != len(revs) {
-		t.Fatalf("revocations in the store = %d, %v; want %d", len(feed), err, len(revs))
+	if err != nil || len(feed) != 1 || feed[0].SessionID != s.ID {
+		t.Fatalf("revocations in the store = %+v, %v; want the session's one", feed, err)
 	}
-	if counts[gatehouse.RefreshReplayed] == 1 {
-		if r, err := db.IsRevoked(t.Context(), s.ID); err != nil || !r {
-			t.Fatalf("session not revoked after the replay: %v, %v", r, err)
-		}
+	if r, err := db.IsRevoked(t.Context(), s.ID); err != nil || !r {
+		t.Fatalf("session not revoked after the replay: %v, %v", r, err)
+	}
+	if res, _, _, _, err := db.RotateRefresh(t.Context(), parseRefresh(t, next), t0, t0.Add(time.Hour), t0); err != nil || res != gatehouse.RefreshUnknown {
+		t.Fatalf("the winner's new token after the replay = %v, %v; want RefreshUnknown", res, err)
 	}
 }
 
@@ -286,11 +291,11 @@ func testCreateUserConcurrentDistinct(t *testing.T, db *sqldb.DB) {
 func testMixedConcurrentWrites(t *testing.T, db *sqldb.DB) {
 	ctx, t0 := t.Context(), now()
 	u := createUser(t, db, "alice")
-	var hashes [][]byte
+	var tokens []*gatehouse.RefreshToken
 	var sessions []*gatehouse.Session
 	for range 10 {
 		s, h := createSession(t, db, u.ID, t0.Add(-time.Hour), t0.Add(time.Hour))
-		sessions, hashes = append(sessions, s), append(hashes, h)
+		sessions, tokens = append(sessions, s), append(tokens, h)
 	}
 	var wg sync.WaitGroup
 	check := func(what string, err error) {
@@ -298,16 +303,15 @@ func testMixedConcurrentWrites(t *testing.T, db *sqldb.DB) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	for i, h := range hashes {
+	for i, h := range tokens {
 		wg.Go(func() {
 			for range 3 {
-				next := newHash()
-				res, _, _, err := db.RotateRefresh(ctx, h, next, t0, t0.Add(time.Hour), t0.Add(time.Minute))
+				res, _, next, _, err := db.RotateRefresh(ctx, h, t0, t0.Add(time.Hour), t0.Add(time.Minute))
 				check("RotateRefresh", err)
 				if res != gatehouse.RefreshRotated {
 					return
 				}
-				h = next
+				h = parseRefresh(t, next)
 			}
 		})
 		wg.Go(func() {

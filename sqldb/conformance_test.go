@@ -75,6 +75,10 @@ func testStore(t *testing.T, fresh func(t *testing.T) string) {
 		t.Parallel()
 		testMigrateConcurrent(t, fresh(t))
 	})
+	t.Run("MigrateRefreshOntoSessions", func(t *testing.T) {
+		t.Parallel()
+		testMigrateRefreshOntoSessions(t, fresh(t))
+	})
 }
 
 // now is the tests' present: the precision the store keeps, UTC.
@@ -104,16 +108,47 @@ func createUser(t *testing.T, db *sqldb.DB, username string) *gatehouse.User {
 }
 
 // createSession creates a session of userID created at created and
-// expiring at expires, and returns it with its refresh token hash.
-func createSession(t *testing.T, db *sqldb.DB, userID string, created, expires time.Time) (*gatehouse.Session, []byte) {
+// expiring at expires, and returns it with its refresh token.
+func createSession(t *testing.T, db *sqldb.DB, userID string, created, expires time.Time) (*gatehouse.Session, *gatehouse.RefreshToken) {
 	t.Helper()
 	s := &gatehouse.Session{UserID: userID, CreatedAt: created, ExpiresAt: expires,
 		UserAgent: "test/1.0", IP: "192.0.2.1"}
-	h := newHash()
-	if err := db.CreateSession(t.Context(), s, h); err != nil {
+	raw, err := db.CreateSession(t.Context(), s)
+	if err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
-	return s, h
+	return s, parseRefresh(t, raw)
+}
+
+// parseRefresh parses a refresh token the store returned.
+func parseRefresh(t testing.TB, raw string) *gatehouse.RefreshToken {
+	t.Helper()
+	tok, ok := gatehouse.ParseRefreshToken(raw)
+	if !ok {
+		t.Fatalf("the store returned %q, not a refresh token", raw)
+	}
+	return tok
+}
+
+// rotate rotates tok at now, which must succeed, and returns the new token.
+func rotate(t testing.TB, db *sqldb.DB, tok *gatehouse.RefreshToken, now time.Time) *gatehouse.RefreshToken {
+	t.Helper()
+	res, _, next, _, err := db.RotateRefresh(t.Context(), tok, now, now.Add(time.Hour), now)
+	if err != nil || res != gatehouse.RefreshRotated {
+		t.Fatalf("RotateRefresh = %v, %v; want RefreshRotated", res, err)
+	}
+	return parseRefresh(t, next)
+}
+
+// forgedRefresh is a well-formed refresh token of generation gen for the
+// session, signed with a key that is not the session's.
+func forgedRefresh(t testing.TB, sessionID string, gen uint64) *gatehouse.RefreshToken {
+	t.Helper()
+	tok, ok := gatehouse.NewRefreshToken(sessionID, gen)
+	if !ok {
+		t.Fatalf("NewRefreshToken(%q): not a UUID", sessionID)
+	}
+	return parseRefresh(t, tok.Sign(gatehouse.NewRefreshKey()))
 }
 
 func sameUser(t *testing.T, got, want *gatehouse.User) {
@@ -270,7 +305,7 @@ func testDeleteUser(t *testing.T, db *sqldb.DB) {
 			t.Fatalf("IsRevoked(deleted session) = %v, %v; want true", r, err)
 		}
 	}
-	if res, _, _, err := db.RotateRefresh(t.Context(), h1, newHash(), t0, t0.Add(time.Hour), until); err != nil || res != gatehouse.RefreshUnknown {
+	if res, _, _, _, err := db.RotateRefresh(t.Context(), h1, t0, t0.Add(time.Hour), until); err != nil || res != gatehouse.RefreshUnknown {
 		t.Fatalf("RotateRefresh(deleted user's token) = %v, %v; want RefreshUnknown", res, err)
 	}
 	feed, err := db.Revocations(t.Context(), revs[0].Seq-1, t0.Add(time.Hour), t0)
@@ -380,8 +415,8 @@ func testInternalErrorIsWrapped(t *testing.T, db *sqldb.DB) {
 		t.Fatalf("client message = %q", msg)
 	}
 	u := createUser(t, db, "alice")
-	if err := db.CreateSession(t.Context(), &gatehouse.Session{UserID: u.ID, ExpiresAt: now()}, []byte("short")); err == nil {
-		t.Fatal("CreateSession with a 5-byte hash: no error")
+	if _, err := db.CreateSession(t.Context(), &gatehouse.Session{ID: "not-a-uuid", UserID: u.ID, ExpiresAt: now()}); err == nil {
+		t.Fatal("CreateSession with an id that is not a UUID: no error")
 	}
 }
 

@@ -39,6 +39,9 @@ type dialect struct {
 	// returning: INSERT … RETURNING gives the new revocation seq; else
 	// sql.Result.LastInsertId does.
 	returning bool
+	// updateReturning: UPDATE … RETURNING gives the updated row (SQLite,
+	// PostgreSQL; MariaDB has no such thing, MySQL neither).
+	updateReturning bool
 	// serialWrites: one write transaction at a time inside the process
 	// (SQLite), so that writers wait in a queue instead of polling the file
 	// lock under busy_timeout.
@@ -57,11 +60,13 @@ func newDialect(name string) *dialect {
 	case dialectSQLite:
 		d.forUpdate = ""
 		d.serialWrites = true
+		d.updateReturning = true
 	case dialectMySQL:
 		d.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	case dialectPostgres:
 		d.dollar = true
 		d.returning = true
+		d.updateReturning = true
 	}
 	return d
 }

@@ -24,3 +24,8 @@ func MigrationsForTest(db *DB) int64 {
 	}
 	return int64(len(ms))
 }
+
+// MigrateToForTest applies the migrations up to and including version.
+func MigrateToForTest(ctx context.Context, db *DB, version int64) error {
+	return db.migrateTo(ctx, version)
+}

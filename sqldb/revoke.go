@@ -2,8 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -124,11 +122,9 @@ func (db *DB) Revocations(ctx context.Context, after int64, since, now time.Time
 	return revs, db.wrap(ctx, "revocations", rows.Err())
 }
 
-// DeleteExpired removes the refresh tokens that expired before now or whose
-// session was revoked before now, the sessions that expired or were revoked
-// before now, and the revocations whose Until is before now, and returns how
-// many rows went (rows that ON DELETE CASCADE takes along are not counted;
-// the explicit deletes leave it next to nothing).
+// DeleteExpired removes the sessions that expired or were revoked before now
+// (their refresh tokens live on them) and the revocations whose Until is
+// before now, and returns how many rows went.
 //
 // It is a janitor, not a unit of work: each statement commits on its own,
 // so that it never holds locks across the tables that the hot path locks in
@@ -140,8 +136,6 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		query string
 		args  []any
 	}{
-		{`DELETE FROM refresh_tokens WHERE expires_at < ?`, []any{t}},
-		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE revoked_at < ?)`, []any{t}},
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE revoked_at < ?`, []any{t}},
 		{`DELETE FROM revocations WHERE until < ?`, []any{t}},
@@ -160,35 +154,4 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		total += n
 	}
 	return total, nil
-}
-
-// RevokeRefresh revokes the session of the refresh token with the given
-// hash, whether the token is current or already rotated, with a revocation
-// lasting until `until`. An unknown hash, or a session already ended,
-// changes nothing and returns no revocation.
-func (db *DB) RevokeRefresh(ctx context.Context, hash []byte, now, until time.Time) ([]gatehouse.Revocation, error) {
-	if len(hash) != hashLen {
-		return nil, nil
-	}
-	var revs []gatehouse.Revocation
-	err := db.write(ctx, now, func(c *conn) error {
-		revs = nil
-		var sessionID, userID string
-		err := c.queryRow(ctx, `SELECT s.id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-			WHERE t.hash = ?`+c.d.forUpdate, hash).Scan(&sessionID, &userID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		r, ok, err := c.revoke(ctx, userID, sessionID, until)
-		if ok {
-			revs = []gatehouse.Revocation{r}
-		}
-		return err
-	})
-	if err != nil {
-		return nil, db.wrap(ctx, "revoke refresh", err)
-	}
-	return revs, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // seedRows is how many rows one multi-row INSERT of the seeding functions
-// carries: 8 columns × 250 rows stays far below every dialect's limit on
+// carries: 11 columns × 250 rows stays far below every dialect's limit on
 // bound parameters (SQLite 32,766, PostgreSQL 65,535) and MySQL's packet
 // size, and large enough that the per-statement cost vanishes.
 const seedRows = 250
@@ -33,32 +33,36 @@ func (db *DB) SeedUsers(ctx context.Context, users []*gatehouse.User) error {
 	return db.wrap(ctx, "seed users", err)
 }
 
-// SeedSessions inserts sessions and their refresh-token hashes (hashes[i]
-// is sessions[i]'s, expiring with it) the way SeedUsers inserts users: every
-// field set by the caller, nothing checked, one transaction.
-func (db *DB) SeedSessions(ctx context.Context, sessions []*gatehouse.Session, hashes [][]byte) error {
-	if len(hashes) != len(sessions) {
-		return fmt.Errorf("sqldb: seed sessions: %d sessions but %d hashes", len(sessions), len(hashes))
+// SeedSessions inserts sessions, each with its refresh key and the hash of
+// a first refresh token, the way SeedUsers inserts users: every field set by
+// the caller (the IDs NewID's UUIDs), nothing checked, one transaction. It
+// returns the refresh tokens, tokens[i] sessions[i]'s.
+func (db *DB) SeedSessions(ctx context.Context, sessions []*gatehouse.Session) (tokens []string, err error) {
+	tokens = make([]string, len(sessions))
+	refresh := make([]*gatehouse.RefreshToken, len(sessions))
+	keys := make([][]byte, len(sessions))
+	for i, s := range sessions {
+		t, ok := gatehouse.NewRefreshToken(s.ID, 0)
+		if !ok {
+			return nil, fmt.Errorf("sqldb: seed sessions: id %q is not a UUID", s.ID)
+		}
+		refresh[i], keys[i] = t, gatehouse.NewRefreshKey()
+		tokens[i] = t.Sign(keys[i])
 	}
-	err := db.write(ctx, db.now(), func(c *conn) error {
-		err := seedBatches(ctx, c, len(sessions),
-			`INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip) VALUES `, 8,
+	err = db.write(ctx, db.now(), func(c *conn) error {
+		return seedBatches(ctx, c, len(sessions),
+			`INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_hash, refresh_gen, refresh_key) VALUES `, 11,
 			func(i int, args []any) []any {
 				s := sessions[i]
 				return append(args, s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-					nullMicros(s.RevokedAt), clip(s.UserAgent, maxUserAgent), clip(s.IP, maxIP))
-			})
-		if err != nil {
-			return err
-		}
-		return seedBatches(ctx, c, len(sessions),
-			`INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES `, 4,
-			func(i int, args []any) []any {
-				s := sessions[i]
-				return append(args, hashes[i], s.ID, micros(s.CreatedAt), micros(s.ExpiresAt))
+					nullMicros(s.RevokedAt), clip(s.UserAgent, maxUserAgent), clip(s.IP, maxIP),
+					refresh[i].Hash(), int64(refresh[i].Gen), keys[i])
 			})
 	})
-	return db.wrap(ctx, "seed sessions", err)
+	if err != nil {
+		return nil, db.wrap(ctx, "seed sessions", err)
+	}
+	return tokens, nil
 }
 
 // seedBatches runs insert (which ends in VALUES) for n rows of cols

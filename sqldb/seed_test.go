@@ -25,12 +25,11 @@ func TestSeed(t *testing.T) {
 			t.Fatal(err)
 		}
 		sessions := make([]*gatehouse.Session, len(users))
-		hashes := make([][]byte, len(users))
 		for i := range sessions {
 			sessions[i] = &gatehouse.Session{ID: gatehouse.NewID(now), UserID: users[i].ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), UserAgent: "seed", IP: "192.0.2.1"}
-			hashes[i] = newHash()
 		}
-		if err := db.SeedSessions(ctx, sessions, hashes); err != nil {
+		tokens, err := db.SeedSessions(ctx, sessions)
+		if err != nil {
 			t.Fatal(err)
 		}
 		all, err := db.ListUsers(ctx)
@@ -48,16 +47,15 @@ func TestSeed(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != sessions[600].ID || list[0].UserAgent != "seed" {
 			t.Fatalf("ListSessions = %v, %v", list, err)
 		}
-		next := newHash()
-		res, _, _, err := db.RotateRefresh(ctx, hashes[600], next, now, now.Add(time.Hour), now.Add(time.Hour))
-		if err != nil || res != gatehouse.RefreshRotated {
-			t.Fatalf("RotateRefresh of a seeded token = %v, %v", res, err)
+		if len(tokens) != len(sessions) {
+			t.Fatalf("SeedSessions returned %d tokens for %d sessions", len(tokens), len(sessions))
 		}
+		rotate(t, db, parseRefresh(t, tokens[600]), now)
 		if err := db.SeedUsers(ctx, users[:1]); err == nil {
 			t.Fatal("seeding a taken username succeeded")
 		}
-		if err := db.SeedSessions(ctx, sessions, hashes[:1]); err == nil {
-			t.Fatal("seeding sessions without their hashes succeeded")
+		if _, err := db.SeedSessions(ctx, sessions[:1]); err == nil {
+			t.Fatal("seeding a session twice succeeded")
 		}
 	})
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// hashLen is the length of a refresh token hash (SHA-256).
-const hashLen = 32
-
 // Column limits for what the client sends about itself.
 const (
 	maxUserAgent = 512
@@ -45,18 +42,20 @@ func clip(s string, max int) string {
 
 func errSessionNotFound() error { return gatehouse.Errorf(gatehouse.ENOTFOUND, "session not found") }
 
-// CreateSession inserts s and its first refresh token hash, which expires at
-// s.ExpiresAt. It sets a missing ID, CreatedAt (now) and LastUsedAt
+// CreateSession inserts s with a new refresh key and returns its first
+// refresh token (generation 0; only its hash is stored), which expires with
+// s at s.ExpiresAt. It sets a missing ID, CreatedAt (now) and LastUsedAt
 // (CreatedAt) on s, and cuts s.UserAgent to 512 and s.IP to 64 bytes (valid
 // UTF-8) as they are stored. ENOTFOUND when s.UserID names no user,
 // ECREDENTIALS when the user is locked (see checkUnlocked).
-func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session, refreshHash []byte) error {
-	if len(refreshHash) != hashLen {
-		return fmt.Errorf("sqldb: create session: refresh hash has %d bytes, want %d", len(refreshHash), hashLen)
-	}
+func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) (string, error) {
 	now := db.now()
 	if s.ID == "" {
 		s.ID = gatehouse.NewID(now)
+	}
+	refresh, ok := gatehouse.NewRefreshToken(s.ID, 0)
+	if !ok {
+		return "", fmt.Errorf("sqldb: create session: id %q is not a UUID", s.ID)
 	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = now
@@ -65,25 +64,25 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session, refreshHa
 		s.LastUsedAt = s.CreatedAt
 	}
 	s.UserAgent, s.IP = clip(s.UserAgent, maxUserAgent), clip(s.IP, maxIP)
+	key := gatehouse.NewRefreshKey()
 	err := db.write(ctx, now, func(c *conn) error {
 		if err := c.checkUnlocked(ctx, s.UserID); err != nil {
 			return err
 		}
 		_, err := c.exec(ctx, `INSERT INTO sessions
-			(id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_hash, refresh_gen, refresh_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-			nullMicros(s.RevokedAt), s.UserAgent, s.IP)
+			nullMicros(s.RevokedAt), s.UserAgent, s.IP, refresh.Hash(), int64(refresh.Gen), key)
 		if isForeignKeyViolation(err) {
 			return errUserNotFound()
-		} else if err != nil {
-			return err
 		}
-		_, err = c.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at)
-			VALUES (?, ?, ?, ?)`, refreshHash, s.ID, micros(s.CreatedAt), micros(s.ExpiresAt))
 		return err
 	})
-	return db.wrap(ctx, "create session", err)
+	if err != nil {
+		return "", db.wrap(ctx, "create session", err)
+	}
+	return refresh.Sign(key), nil
 }
 
 // SessionByID returns the session, ended or not. ENOTFOUND when there is

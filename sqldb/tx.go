@@ -71,8 +71,31 @@ const maxAttempts = 5
 // short random pause; fn must therefore set its results afresh on every
 // call. fn's error, or the last conflict, is returned as is.
 func (db *DB) write(ctx context.Context, now time.Time, fn func(c *conn) error) error {
+	return db.retry(ctx, func() error { return db.tryWrite(ctx, now, fn) })
+}
+
+// writeOne runs fn, which makes exactly one write statement, in autocommit:
+// without BEGIN and COMMIT, which on SQLite cost as much as the statement
+// (docs/PERFORMANCE.md). One statement is atomic on its own; on SQLite it
+// takes the write lock when it starts (so it never meets a conflict half-way)
+// and waits its turn on the process's write mutex like a transaction. It is
+// retried like write.
+func (db *DB) writeOne(ctx context.Context, now time.Time, fn func(c *conn) error) error {
+	return db.retry(ctx, func() error {
+		unlock, err := db.lockWrites(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		return fn(&conn{q: db.sql, d: db.d, now: now, stmts: db.stmts})
+	})
+}
+
+// retry runs try until it succeeds, fails for a reason other than a
+// conflict, or has failed maxAttempts times.
+func (db *DB) retry(ctx context.Context, try func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.tryWrite(ctx, now, fn)
+		err := try()
 		if err == nil || attempt == maxAttempts || !isRetryable(err) {
 			return err
 		}
@@ -87,15 +110,25 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(c *conn) error) 
 	}
 }
 
-func (db *DB) tryWrite(ctx context.Context, now time.Time, fn func(c *conn) error) (err error) {
-	if db.writes != nil {
-		select {
-		case db.writes <- struct{}{}:
-			defer func() { <-db.writes }()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// lockWrites takes the process's SQLite write mutex, if there is one.
+func (db *DB) lockWrites(ctx context.Context) (unlock func(), err error) {
+	if db.writes == nil {
+		return func() {}, nil
 	}
+	select {
+	case db.writes <- struct{}{}:
+		return func() { <-db.writes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (db *DB) tryWrite(ctx context.Context, now time.Time, fn func(c *conn) error) (err error) {
+	unlock, err := db.lockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := db.sql.BeginTx(ctx, db.d.txOpts)
 	if err != nil {
 		return err

@@ -96,13 +96,12 @@ func seed(ctx context.Context, db *sqldb.DB, users, sessions int, hash string, p
 	start = time.Now()
 	for i := 0; i < sessions; i += seedChunk {
 		n := min(seedChunk, sessions-i)
-		batch, hashes := make([]*gatehouse.Session, n), make([][]byte, n)
+		batch := make([]*gatehouse.Session, n)
 		for j := range batch {
 			batch[j] = &gatehouse.Session{ID: gatehouse.NewID(now), UserID: ids[(i+j)%len(ids)], CreatedAt: now, LastUsedAt: now,
 				ExpiresAt: now.Add(720 * time.Hour), UserAgent: "gatehouse-bench seed", IP: "127.0.0.1"}
-			hashes[j] = randomHash()
 		}
-		if err := db.SeedSessions(ctx, batch, hashes); err != nil {
+		if _, err := db.SeedSessions(ctx, batch); err != nil {
 			return nil, err
 		}
 		if time.Since(shown) > 5*time.Second {

@@ -41,7 +41,7 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 }
 
 // purgeAudit deletes the audit events older than AUDIT_RETENTION, and the
-// sessions, refresh tokens and revocations that have ended, now and then
+// sessions (with their refresh tokens) and revocations that have ended, now and then
 // every interval until ctx ends. Several instances purging the same store
 // do no harm: the deletes are idempotent.
 func (a *app) purgeAudit(ctx context.Context, interval time.Duration) {
@@ -54,8 +54,8 @@ func (a *app) purgeAudit(ctx context.Context, interval time.Duration) {
 		} else if n > 0 {
 			a.log.InfoContext(ctx, "audit events purged", "events", n, "retention", a.cfg.AuditRetention.String())
 		}
-		// Sessions, refresh tokens and revocations that have ended are
-		// of no use to anyone: without this they would pile up for ever.
+		// Sessions (with their refresh tokens) and revocations that have
+		// ended are of no use to anyone: without this they would pile up for ever.
 		n, err = a.store.DeleteExpired(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "expired sessions purge failed", "err", err)

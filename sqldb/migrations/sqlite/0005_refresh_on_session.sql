@@ -1,0 +1,18 @@
+-- The refresh token moves onto its session (docs/PERFORMANCE.md, "Refresh:
+-- one row"): a rotation is one conditional UPDATE of the session row by
+-- primary key instead of a transaction over four rows in two tables.
+--   refresh_hash  SHA-256 of the current token's session id, generation and
+--                 secret (gatehouse.RefreshToken.Hash); NULL for sessions
+--                 made before this migration, whose old tokens are refused.
+--   refresh_gen   the current token's generation, 0 for the first.
+--   refresh_key   32 random bytes per session: the HMAC key of the tokens'
+--                 tags, which tell a replayed old token from a forged one.
+-- No index on refresh_hash: every query finds the session by id first.
+-- Outstanding tokens of the old format cannot be carried over (the table
+-- holds only their hashes); their users log in again.
+
+DROP TABLE refresh_tokens;
+
+ALTER TABLE sessions ADD COLUMN refresh_hash BLOB;
+ALTER TABLE sessions ADD COLUMN refresh_gen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN refresh_key BLOB;
