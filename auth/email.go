@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -80,6 +81,7 @@ type Email struct {
 	addrs    *memThrottle // reset requests per client address
 	changes  *memThrottle // verification mails per user
 	requests chan forgotRequest
+	pending  atomic.Int64 // requests queued or being handled
 	done     chan struct{}
 	mu       sync.RWMutex // held for reading while sending on requests
 	closed   bool
@@ -344,10 +346,12 @@ func (e *Email) ForgotPassword(ctx context.Context, username, email string, c Cl
 	if e.closed {
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "shutting down")
 	}
+	e.pending.Add(1)
 	select {
 	case e.requests <- forgotRequest{username: username, email: email, client: c}:
 		return nil
 	default:
+		e.pending.Add(-1)
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "too many reset requests at once, try again")
 	}
 }
@@ -370,9 +374,10 @@ func (e *Email) run() {
 		}
 		if err != nil {
 			e.s.log.Error("password reset request failed", "reason", reason, "err", err)
-			continue
+		} else {
+			e.s.Record(context.Background(), ev)
 		}
-		e.s.Record(context.Background(), ev)
+		e.pending.Add(-1)
 	}
 }
 
@@ -418,9 +423,9 @@ func (e *Email) forgot(ctx context.Context, r forgotRequest) (string, *gatehouse
 }
 
 // Flush waits until the reset requests queued so far are handled, for
-// tests and shutdown. It gives up when ctx ends.
+// tests. It gives up when ctx ends.
 func (e *Email) Flush(ctx context.Context) error {
-	for len(e.requests) > 0 {
+	for e.pending.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

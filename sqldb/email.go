@@ -34,7 +34,7 @@ func (db *DB) RequestEmail(ctx context.Context, userID, email string, tok *gateh
 			userID, gatehouse.TokenVerifyEmail); err != nil {
 			return err
 		}
-		return c.queueMail(ctx, tok, mails)
+		return c.queueMail(ctx, tok, mails, db.now())
 	})
 	return db.wrap(ctx, "request email", err)
 }

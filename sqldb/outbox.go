@@ -10,15 +10,15 @@ import (
 
 // QueueMail inserts tok (unless nil) and the mails in one transaction.
 func (db *DB) QueueMail(ctx context.Context, tok *gatehouse.EmailToken, mails ...*gatehouse.Mail) error {
-	now := db.now()
-	if tok != nil {
-		now = tok.CreatedAt
-	}
-	err := db.write(ctx, now, func(c *conn) error { return c.queueMail(ctx, tok, mails) })
+	err := db.write(ctx, db.now(), func(c *conn) error { return c.queueMail(ctx, tok, mails, db.now()) })
 	return db.wrap(ctx, "queue mail", err)
 }
 
-func (c *conn) queueMail(ctx context.Context, tok *gatehouse.EmailToken, mails []*gatehouse.Mail) error {
+// queueMail inserts tok (unless nil) and the mails. A mail without a
+// CreatedAt is made at mailNow, the store's clock, which is also the one
+// the senders claim by: a caller with a clock of its own (a test's) must
+// not delay the sending.
+func (c *conn) queueMail(ctx context.Context, tok *gatehouse.EmailToken, mails []*gatehouse.Mail, mailNow time.Time) error {
 	if tok != nil {
 		if len(tok.Hash) != hashLen {
 			return fmt.Errorf("token hash has %d bytes, want %d", len(tok.Hash), hashLen)
@@ -33,7 +33,7 @@ func (c *conn) queueMail(ctx context.Context, tok *gatehouse.EmailToken, mails [
 	}
 	for _, m := range mails {
 		if m.CreatedAt.IsZero() {
-			m.CreatedAt = c.now
+			m.CreatedAt = mailNow
 		}
 		if m.NextAttempt.IsZero() {
 			m.NextAttempt = m.CreatedAt
