@@ -20,8 +20,8 @@ import (
 // implements it with embedded templates and the public base URL; the
 // token goes into the link and nowhere else.
 type Composer interface {
-	VerifyEmail(to, token string) (*gatehouse.Mail, error)
-	ResetPassword(to, token string) (*gatehouse.Mail, error)
+	VerifyEmail(to, username, token string) (*gatehouse.Mail, error)
+	ResetPassword(to, username, token string) (*gatehouse.Mail, error)
 }
 
 // EmailConfig configures the email flows.
@@ -236,7 +236,7 @@ func (e *Email) SetEmail(ctx context.Context, p *Principal, email string) error 
 		return &throttledError{after: retry}
 	}
 	token, hash := newLinkToken()
-	m, err := e.cfg.Composer.VerifyEmail(email, token)
+	m, err := e.cfg.Composer.VerifyEmail(email, u.Username, token)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func (e *Email) forgot(ctx context.Context, r forgotRequest) (string, *gatehouse
 		return ReasonNoEmail, u, nil
 	}
 	token, hash := newLinkToken()
-	m, err := e.cfg.Composer.ResetPassword(u.Email, token)
+	m, err := e.cfg.Composer.ResetPassword(u.Email, u.Username, token)
 	if err != nil {
 		return "", u, err
 	}

@@ -68,14 +68,14 @@ func (c *Composer) compose(name string, d data) (*gatehouse.Mail, error) {
 }
 
 // VerifyEmail writes the message with the link that verifies to.
-func (c *Composer) VerifyEmail(to, token string) (*gatehouse.Mail, error) {
-	return c.compose("verify", data{To: to, Username: "there", Subject: "Confirm your email address",
+func (c *Composer) VerifyEmail(to, username, token string) (*gatehouse.Mail, error) {
+	return c.compose("verify", data{To: to, Username: username, Subject: "Confirm your email address",
 		Link: c.base + "/verify-email?token=" + url.QueryEscape(token), TTL: words(c.verifyTTL)})
 }
 
 // ResetPassword writes the message with the password reset link.
-func (c *Composer) ResetPassword(to, token string) (*gatehouse.Mail, error) {
-	return c.compose("reset", data{To: to, Username: "there", Subject: "Reset your password",
+func (c *Composer) ResetPassword(to, username, token string) (*gatehouse.Mail, error) {
+	return c.compose("reset", data{To: to, Username: username, Subject: "Reset your password",
 		Link: c.base + "/reset?token=" + url.QueryEscape(token), TTL: words(c.resetTTL)})
 }
 

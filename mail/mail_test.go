@@ -39,7 +39,7 @@ func TestSMTPSend(t *testing.T) {
 			cfg := smtpConfig(t, srv, tc.client)
 			cfg.Username, cfg.Password = tc.user, "relay-password"
 			c := mail.NewComposer("https://auth.example.com/", time.Hour, 30*time.Minute)
-			m, err := c.ResetPassword("alice@example.com", "tok_EN")
+			m, err := c.ResetPassword("alice@example.com", "alice", "tok_EN")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,6 +55,9 @@ func TestSMTPSend(t *testing.T) {
 			}
 			if l := got.Link(t, "/reset"); l != "https://auth.example.com/reset?token=tok_EN" {
 				t.Errorf("link = %q", l)
+			}
+			if text, _ := got.Part("text/plain"); !strings.HasPrefix(text, "Hello alice,") || !strings.Contains(text, "expires in 30 minutes") {
+				t.Errorf("text part:\n%s", text)
 			}
 			if html, err := got.Part("text/html"); err != nil || !strings.Contains(html, `href="https://auth.example.com/reset?token=tok_EN"`) {
 				t.Errorf("html part = %q, %v", html, err)
