@@ -142,26 +142,8 @@ func (db *DB) MailFailed(ctx context.Context, id int64, now time.Time, reason st
 // DeleteExpiredEmail removes expired tokens and mails done before keepDone.
 // Like DeleteExpired, each statement commits on its own.
 func (db *DB) DeleteExpiredEmail(ctx context.Context, now, keepDone time.Time) (int64, error) {
-	var total int64
-	for _, d := range []struct {
-		query string
-		args  []any
-	}{
+	return db.deleteEach(ctx, now, "delete expired email", []deletion{
 		{`DELETE FROM email_tokens WHERE expires_at <= ?`, []any{micros(now)}},
 		{`DELETE FROM mail_outbox WHERE sent_at < ? OR failed_at < ?`, []any{micros(keepDone), micros(keepDone)}},
-	} {
-		var n int64
-		err := db.write(ctx, now, func(c *conn) error {
-			res, err := c.exec(ctx, d.query, d.args...)
-			if err == nil {
-				n, err = res.RowsAffected()
-			}
-			return err
-		})
-		if err != nil {
-			return total, db.wrap(ctx, "delete expired email", err)
-		}
-		total += n
-	}
-	return total, nil
+	})
 }
