@@ -31,14 +31,17 @@ func noReferrer(h http.Handler) http.Handler {
 // mailOn reports whether mail can be sent.
 func (s *server) mailOn() bool { return s.email != nil && s.email.Enabled() }
 
-// addAccount puts the user's addresses on the main page, when email is on.
+// addAccount puts the user's addresses on the main page, when email is on
+// or the account has one (which it can then still remove).
 func (s *server) addAccount(r *http.Request, p *auth.Principal, d *pageData) {
 	if s.email == nil {
 		return
 	}
-	if u, err := s.email.Account(r.Context(), p); err == nil {
-		d.Account, d.MailOn = u, s.mailOn()
+	u, err := s.email.Account(r.Context(), p)
+	if err != nil || !s.mailOn() && u.Email == "" && u.PendingEmail == "" {
+		return // without mail, an account without an address sees nothing new
 	}
+	d.Account, d.MailOn = u, s.mailOn()
 }
 
 func (s *server) renderEmail(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
