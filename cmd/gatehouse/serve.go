@@ -67,9 +67,7 @@ func newApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &app{cfg: cfg, log: log, store: db, metrics: m}
-	a.openMail()
-	return a, nil
+	return &app{cfg: cfg, log: log, store: db, metrics: m}, nil
 }
 
 func (a *app) init(ctx context.Context) (err error) {
@@ -148,6 +146,7 @@ func cmdServe(ctx context.Context, args []string, env func() (*config, error), s
 		return err
 	}
 	defer a.close()
+	a.openMail() // the admin commands send no mail
 	return a.serve(ctx, stdout)
 }
 
