@@ -22,6 +22,12 @@ const (
 	ETOOMANYREQUESTS  = "too_many_requests"
 	EUNAVAILABLE      = "unavailable"
 	EINTERNAL         = "internal"
+
+	// Email and password reset.
+	EINVALIDEMAIL    = "invalid_email"    // not an address gatehouse can send to
+	EEMAILTAKEN      = "email_taken"      // another account has verified this address
+	EINVALIDLINK     = "invalid_link"     // a mailed link that is unknown, used or expired
+	EMAILUNAVAILABLE = "mail_unavailable" // no mail is configured: the feature is off
 )
 
 // Error is the one error type of gatehouse: a code from the list above and a

@@ -14,6 +14,8 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LockedAt     time.Time // zero unless an administrator locked the account
+	Email        string    // the verified address; "" when none
+	PendingEmail string    // an address awaiting verification; "" when none
 }
 
 // UserStore keeps users. Usernames are looked up without regard to case.

@@ -60,7 +60,7 @@ func (s *Service) throttledLogin(ctx context.Context, username, password string,
 	if err := s.checkAddress(addr, now); err != nil {
 		return nil, err
 	}
-	if ValidateUsername(username) == nil {
+	if s.loginName(username) {
 		key = userThrottleKey(username)
 		if err := s.takeUser(ctx, key, now); err != nil {
 			return nil, err
@@ -84,10 +84,10 @@ func (s *Service) login(ctx context.Context, username, password string, c Client
 		return nil, err
 	}
 	password = NormalizePassword(password)
-	if !plausibleCredentials(username, password) {
+	if !s.plausibleLogin(username, password) {
 		return nil, &loginFailure{reason: ReasonUnknownUser}
 	}
-	u, err := s.store.UserByUsername(ctx, username)
+	u, err := s.userForLogin(ctx, username)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		// Same work as a wrong password: timing must not tell. A shed
 		// hash is shed here too, or a busy server would answer 503 for

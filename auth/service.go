@@ -23,6 +23,7 @@ type Service struct {
 	users      *userCache
 	refreshTTL time.Duration
 	strict     bool
+	emailLogin bool // a verified address may stand for the username (email.go)
 	keyPolicy  KeyPolicy
 	reloads    keyReloads
 	now        func() time.Time

@@ -130,16 +130,25 @@ func (db *DB) Revocations(ctx context.Context, after int64, since, now time.Time
 // so that it never holds locks across the tables that the hot path locks in
 // the other order; one that fails half-way is simply finished by the next.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	var total int64
 	t := micros(now)
-	for _, d := range []struct {
-		query string
-		args  []any
-	}{
+	return db.deleteEach(ctx, now, "delete expired", []deletion{
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE revoked_at < ?`, []any{t}},
 		{`DELETE FROM revocations WHERE until < ?`, []any{t}},
-	} {
+	})
+}
+
+// deletion is one statement of a janitor's deleteEach.
+type deletion struct {
+	query string
+	args  []any
+}
+
+// deleteEach runs each deletion in a transaction of its own and returns
+// how many rows went in all.
+func (db *DB) deleteEach(ctx context.Context, now time.Time, op string, ds []deletion) (int64, error) {
+	var total int64
+	for _, d := range ds {
 		var n int64
 		err := db.write(ctx, now, func(c *conn) error {
 			res, err := c.exec(ctx, d.query, d.args...)
@@ -149,7 +158,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 			return err
 		})
 		if err != nil {
-			return total, db.wrap(ctx, "delete expired", err)
+			return total, db.wrap(ctx, op, err)
 		}
 		total += n
 	}

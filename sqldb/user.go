@@ -14,11 +14,13 @@ import (
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-const userCols = `id, username, password_hash, created_at, updated_at, locked_at`
+const userCols = `id, username, password_hash, created_at, updated_at, locked_at,
+	COALESCE(email, ''), COALESCE(pending_email, '')`
 
 func scanUser(row scanner) (*gatehouse.User, error) {
 	u := &gatehouse.User{}
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt})
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt},
+		&u.Email, &u.PendingEmail)
 	return u, err
 }
 

@@ -95,7 +95,7 @@ func (s *server) handleMe() http.Handler {
 		User userJSON `json:"user"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.auth.User(r.Context(), PrincipalFrom(r.Context()))
+		u, err := s.account(r, PrincipalFrom(r.Context()))
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

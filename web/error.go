@@ -28,6 +28,10 @@ var codeStatus = map[string]int{
 	gatehouse.ETOOMANYREQUESTS:  http.StatusTooManyRequests,
 	gatehouse.EUNAVAILABLE:      http.StatusServiceUnavailable,
 	gatehouse.EINTERNAL:         http.StatusInternalServerError,
+	gatehouse.EINVALIDEMAIL:     http.StatusUnprocessableEntity,
+	gatehouse.EEMAILTAKEN:       http.StatusConflict,
+	gatehouse.EINVALIDLINK:      http.StatusBadRequest,
+	gatehouse.EMAILUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // codeTitle is the short, fixed summary of each code (RFC 9457 "title").
@@ -46,6 +50,10 @@ var codeTitle = map[string]string{
 	gatehouse.ETOOMANYREQUESTS:  "Too many requests",
 	gatehouse.EUNAVAILABLE:      "Service unavailable",
 	gatehouse.EINTERNAL:         "Internal error",
+	gatehouse.EINVALIDEMAIL:     "Invalid email address",
+	gatehouse.EEMAILTAKEN:       "Email address taken",
+	gatehouse.EINVALIDLINK:      "Invalid or expired link",
+	gatehouse.EMAILUNAVAILABLE:  "Mail unavailable",
 }
 
 // ProblemTypePrefix begins the "type" URI of every problem document; the

@@ -29,6 +29,14 @@ var htmlPages = map[string]bool{
 	"POST /password":             true,
 	"GET /static/{file}":         true,
 	"POST /sessions/{id}/revoke": true,
+	"GET /forgot":                true,
+	"POST /forgot":               true,
+	"GET /reset":                 true,
+	"POST /reset":                true,
+	"GET /verify-email":          true,
+	"POST /verify-email":         true,
+	"POST /email":                true,
+	"POST /email/remove":         true,
 }
 
 // loadOpenAPI parses the embedded document.

@@ -39,7 +39,7 @@ type pages struct {
 }
 
 // pageNames are the templates that are whole pages; layout.html wraps them.
-var pageNames = []string{"auth", "main", "error"}
+var pageNames = []string{"auth", "main", "error", "email"}
 
 func newPages() *pages {
 	p := &pages{sets: map[string]*template.Template{}, assetHash: hashAssets()}
@@ -86,6 +86,12 @@ type pageData struct {
 	User     *gatehouse.User
 	Sessions []sessionView
 	PwError  bool // Error belongs to the password form
+
+	// email.html and the email section of main.html (pages_email.go)
+	Token      string          // the link's token, posted back by the form
+	Account    *gatehouse.User // with its addresses; nil when email is off
+	MailOn     bool            // mail can be sent: the address form is shown
+	EmailError bool            // Error belongs to the email form
 
 	// error.html
 	Status int

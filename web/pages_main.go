@@ -94,6 +94,7 @@ func (s *server) renderMain(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	d.Title = u.Username
 	d.User = u
+	s.addAccount(r, p, d)
 	d.CSRF = s.csrfToken(w, r, p.SessionID)
 	s.render(w, r, status, "main", d)
 }

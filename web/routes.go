@@ -26,6 +26,13 @@ func (s *server) routes(mux *router) {
 	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
 	api("POST", "/api/password", s.authenticated(s.handlePassword()))
 	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
+	// Email addresses and password reset (api_email.go).
+	mux.Handle("PUT /api/email", noStore(s.emailOnly(s.authenticated(s.handleSetEmail()))))
+	mux.Handle("DELETE /api/email", noStore(s.emailOnly(s.authenticated(s.handleDeleteEmail()))))
+	mux.Handle("/api/email", s.methodNotAllowed("PUT", "DELETE"))
+	api("POST", "/api/email/verify", s.emailOnly(s.handleVerifyEmail()))
+	api("POST", "/api/password/forgot", s.emailOnly(s.handleForgotPassword()))
+	api("POST", "/api/password/reset", s.emailOnly(s.handleResetPassword()))
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())
@@ -53,11 +60,21 @@ func (s *server) routes(mux *router) {
 	page("POST /password", s.handlePasswordForm())
 	page("POST /sessions/{id}/revoke", s.handleRevokeForm())
 	page("GET /static/{file}", s.handleStatic())
-	for _, p := range []string{"/login", "/register"} {
+	// Email pages (pages_email.go); the links in mails carry a token, so
+	// those pages send no Referer at all.
+	page("GET /forgot", s.handleForgotPage())
+	page("POST /forgot", s.handleForgotForm())
+	page("GET /reset", noReferrer(s.handleResetPage()))
+	page("POST /reset", noReferrer(s.handleResetForm()))
+	page("GET /verify-email", noReferrer(s.handleVerifyPage()))
+	page("POST /verify-email", noReferrer(s.handleVerifyForm()))
+	page("POST /email", s.handleEmailForm())
+	page("POST /email/remove", s.handleEmailRemoveForm())
+	for _, p := range []string{"/login", "/register", "/forgot", "/reset", "/verify-email"} {
 		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
 	}
 	mux.Handle("/main", s.pageMethodNotAllowed("GET", "HEAD"))
-	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke"} {
+	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke", "/email", "/email/remove"} {
 		mux.Handle(p, s.pageMethodNotAllowed("POST"))
 	}
 

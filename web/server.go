@@ -25,6 +25,10 @@ type Deps struct {
 	Store  Pinger
 	Logger *slog.Logger
 
+	// Email runs the email flows (api_email.go); nil: their endpoints
+	// answer 503 mail_unavailable.
+	Email *auth.Email
+
 	// Metrics serves GET /metrics (package metrics' Handler); nil: 404.
 	Metrics http.Handler
 	// Requests is told of every request; nil: nobody.
@@ -64,6 +68,7 @@ type server struct {
 	csrfKey   []byte
 	xorigin   *http.CrossOriginProtection
 	clients   serviceClients
+	email     *auth.Email
 }
 
 // Server is gatehouse's HTTP handler.
@@ -77,7 +82,7 @@ func NewServer(d Deps) *Server {
 	s := &server{auth: d.Auth, keys: d.Keys, store: d.Store, log: d.Logger,
 		metrics: d.Metrics, requests: d.Requests, accessLog: d.AccessLog,
 		pages: newPages(), csrfKey: d.CSRFKey, xorigin: http.NewCrossOriginProtection(),
-		clients: newServiceClients(d.ServiceClients)}
+		clients: newServiceClients(d.ServiceClients), email: d.Email}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -7,15 +7,28 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// userJSON is API.md's User.
+// userJSON is API.md's User. The address fields appear only on an
+// account that has an address (see toUser), so a User without one is
+// exactly the contract's three fields.
 type userJSON struct {
-	ID        string `json:"id"`
-	Username  string `json:"username"`
-	CreatedAt string `json:"created_at"`
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	CreatedAt     string `json:"created_at"`
+	Email         string `json:"email,omitempty"`
+	EmailVerified *bool  `json:"email_verified,omitempty"`
+	PendingEmail  string `json:"pending_email,omitempty"`
 }
 
 func toUser(u *gatehouse.User) userJSON {
-	return userJSON{ID: u.ID, Username: u.Username, CreatedAt: timeJSON(u.CreatedAt)}
+	j := userJSON{ID: u.ID, Username: u.Username, CreatedAt: timeJSON(u.CreatedAt)}
+	switch {
+	case u.Email != "":
+		// A change waiting for verification shows as pending_email.
+		j.Email, j.EmailVerified, j.PendingEmail = u.Email, new(true), u.PendingEmail
+	case u.PendingEmail != "":
+		j.Email, j.EmailVerified = u.PendingEmail, new(false)
+	}
+	return j
 }
 
 // tokenPairJSON is API.md's TokenPair.

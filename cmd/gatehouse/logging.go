@@ -62,6 +62,7 @@ func (a *app) purgeAudit(ctx context.Context, interval time.Duration) {
 		} else if n > 0 {
 			a.log.InfoContext(ctx, "expired sessions purged", "rows", n)
 		}
+		a.purgeMail(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -35,6 +35,7 @@ type app struct {
 	metrics *metrics.Metrics
 	// csrfKey signs the pages' CSRF tokens; see pageKey.
 	csrfKey []byte
+	mail    mailParts // mail.go
 }
 
 // openApp connects to and migrates the store, loads or makes the signing
@@ -88,7 +89,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Strict:     a.cfg.StrictRevocation,
 		Keys:       auth.KeyPolicy{Rotation: a.cfg.KeyRotation},
 		Logger:     a.log,
-		Observer:   a.metrics,
+		Observer:   a.observer(),
 		Pool:       a.cfg.pool(),
 		Throttling: a.cfg.throttling(),
 	})
@@ -123,6 +124,7 @@ func (a *app) close() {
 	if a.auth != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		a.closeMail(ctx)
 		if err := a.auth.Close(ctx); err != nil {
 			a.log.Error("audit trail not flushed", "err", err)
 		}
@@ -144,6 +146,7 @@ func cmdServe(ctx context.Context, args []string, env func() (*config, error), s
 		return err
 	}
 	defer a.close()
+	a.openMail() // the admin commands send no mail
 	return a.serve(ctx, stdout)
 }
 
@@ -201,7 +204,7 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
 		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
 		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins, ServiceClients: a.cfg.ServiceClients,
-		TrustedProxies: a.cfg.TrustedProxies, ClientIPHeader: a.cfg.ClientIPHeader}), a.cfg.RequestTimeout))
+		TrustedProxies: a.cfg.TrustedProxies, ClientIPHeader: a.cfg.ClientIPHeader, Email: a.newEmail()}), a.cfg.RequestTimeout))
 	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
 	a.logAbuseSettings()
 	var wg sync.WaitGroup
@@ -209,6 +212,7 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 	wg.Go(func() { a.purgeAudit(ctx, time.Hour) })
 	wg.Go(func() { a.auth.FollowKeys(ctx, keySyncInterval) })
 	wg.Go(func() { a.auth.SweepThrottles(ctx, throttleSweepInterval) })
+	wg.Go(func() { a.runMail(ctx) })
 	a.auth.FollowRevocations(ctx, a.cfg.RevocationSync)
 	return nil
 }
