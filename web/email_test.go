@@ -285,9 +285,15 @@ func TestForgotThrottled(t *testing.T) {
 	if err := e.email.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if n := e.smtp.Count("alice@example.com"); n != 1+5 {
-		t.Fatalf("alice got %d messages, want 6 (verification and 5 resets, the account's limit)", n)
+	for deadline := time.Now().Add(10 * time.Second); e.smtp.Count("alice@example.com") < 6 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var queued int
+	if err := e.db.SQL().QueryRow(`SELECT COUNT(*) FROM mail_outbox WHERE recipient = ?`, "alice@example.com").Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.smtp.Count("alice@example.com"); n != 1+5 || queued != 1+5 {
+		t.Fatalf("alice got %d messages (%d queued), want 6: verification and 5 resets, the account's limit", n, queued)
 	}
 }
 
