@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -29,6 +31,9 @@ type Service struct {
 	log        *slog.Logger
 	observer   Observer
 	audit      *auditWriter
+
+	webauthn    *webauthn.WebAuthn // nil: passkeys are off
+	ceremonyTTL time.Duration
 
 	throttling Throttling
 	addrs      *memThrottle // failed logins per client address
@@ -57,6 +62,7 @@ type Config struct {
 	Logger     *slog.Logger     // nil: slog.Default()
 	Observer   Observer         // nil: none; see Observer and Observers
 	Throttling Throttling       // zero: no throttling; see DefaultThrottling
+	Passkeys   PasskeyConfig    // zero: passkeys off; see passkey.go
 }
 
 // maxAddresses bounds each in-memory throttle (about 100 bytes a record).
@@ -84,6 +90,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	var err error
+	if s.webauthn, s.ceremonyTTL, err = newWebAuthn(cfg.Passkeys); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.Default()
