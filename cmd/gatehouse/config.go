@@ -38,6 +38,7 @@ type config struct {
 	KeyRotation    time.Duration       `env:"KEY_ROTATION_INTERVAL"` // 0: by hand only
 	ServiceClients []web.ServiceClient `env:"SERVICE_CLIENTS"`
 	abuseConfig                        // throttles, proxies, hashing pool: config_abuse.go
+	webauthnConfig                     // passkeys: config_webauthn.go
 }
 
 // defaultRevocationSync is how often an instance reads the revocations
@@ -79,6 +80,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.abuseConfig = loadAbuseConfig(&r)
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
+	c.webauthnConfig = loadWebAuthnConfig(&r, c.Issuer)
 	c.DB = r.pool()
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = mysqlFromParts(getenv)

@@ -91,6 +91,7 @@ func (a *app) init(ctx context.Context) (err error) {
 		Observer:   a.metrics,
 		Pool:       a.cfg.pool(),
 		Throttling: a.cfg.throttling(),
+		Passkeys:   a.cfg.passkeys(),
 	})
 	if err != nil {
 		return err
