@@ -64,7 +64,7 @@ func (c *corsPolicy) wrap(h http.Handler) http.Handler {
 			hd.Add("Vary", "Access-Control-Request-Headers")
 			if allowed {
 				hd.Set("Access-Control-Allow-Origin", origin)
-				hd.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				hd.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
 				hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				hd.Set("Access-Control-Max-Age", corsMaxAge)
 			}

@@ -26,6 +26,7 @@ var codeStatus = map[string]int{
 	gatehouse.ETOOMANYREQUESTS:  http.StatusTooManyRequests,
 	gatehouse.EUNAVAILABLE:      http.StatusServiceUnavailable,
 	gatehouse.EINTERNAL:         http.StatusInternalServerError,
+	gatehouse.EINVALIDPASSKEY:   http.StatusBadRequest,
 }
 
 // codeTitle is the short, fixed summary of each code (RFC 9457 "title").
@@ -44,6 +45,7 @@ var codeTitle = map[string]string{
 	gatehouse.ETOOMANYREQUESTS:  "Too many requests",
 	gatehouse.EUNAVAILABLE:      "Service unavailable",
 	gatehouse.EINTERNAL:         "Internal error",
+	gatehouse.EINVALIDPASSKEY:   "Invalid passkey",
 }
 
 // ProblemTypePrefix begins the "type" URI of every problem document; the

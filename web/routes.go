@@ -26,6 +26,12 @@ func (s *server) routes(mux *router) {
 	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
 	api("POST", "/api/password", s.authenticated(s.handlePassword()))
 	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
+	api("POST", "/api/mfa/passkeys/register/begin", s.authenticated(s.handlePasskeyRegisterBegin()))
+	api("POST", "/api/mfa/passkeys/register/finish", s.authenticated(s.handlePasskeyRegisterFinish()))
+	api("GET", "/api/mfa/passkeys", s.authenticated(s.handlePasskeys()))
+	mux.Handle("PATCH /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleRenamePasskey())))
+	mux.Handle("DELETE /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleDeletePasskey())))
+	mux.Handle("/api/mfa/passkeys/{id}", s.methodNotAllowed("PATCH", "DELETE"))
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())
