@@ -29,6 +29,11 @@ var htmlPages = map[string]bool{
 	"POST /password":             true,
 	"GET /static/{file}":         true,
 	"POST /sessions/{id}/revoke": true,
+
+	"POST /passkeys/register":        true,
+	"POST /passkeys/register/finish": true,
+	"POST /passkeys/{id}/rename":     true,
+	"POST /passkeys/{id}/delete":     true,
 }
 
 // loadOpenAPI parses the embedded document.

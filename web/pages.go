@@ -25,10 +25,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pageSecurityPolicy allows the page nothing but our own stylesheet and
-// images, and forms that post to us. With no script source at all, an
-// injected <script> could not run even if escaping ever failed.
-const pageSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
+// pageSecurityPolicy allows the page nothing but our own stylesheet,
+// images and script files (passkeys.js), and forms that post to us. No
+// inline script and no eval: an injected <script> could not run even if
+// escaping ever failed. The script fetches nothing (no connect-src).
+const pageSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // pages holds the parsed templates, one set per page, and the stylesheet
@@ -39,6 +40,7 @@ type pages struct {
 }
 
 // pageNames are the templates that are whole pages; layout.html wraps them.
+// The part_*.html files define sections that any page may include.
 var pageNames = []string{"auth", "main", "error"}
 
 func newPages() *pages {
@@ -46,7 +48,7 @@ func newPages() *pages {
 	funcs := template.FuncMap{
 		"asset": func(name string) string { return "/static/" + name + "?v=" + p.assetHash },
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html"))
 	for _, name := range pageNames {
 		t := template.Must(base.Clone())
 		p.sets[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
@@ -85,7 +87,8 @@ type pageData struct {
 	// main.html
 	User     *gatehouse.User
 	Sessions []sessionView
-	PwError  bool // Error belongs to the password form
+	PwError  bool          // Error belongs to the password form
+	Passkeys *passkeysView // nil: passkeys are off (pages_passkey.go)
 
 	// error.html
 	Status int

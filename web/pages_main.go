@@ -88,6 +88,10 @@ func (s *server) renderMain(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	now := time.Now()
+	if d.Passkeys, err = s.passkeysFor(r, p, d.Passkeys, now); err != nil {
+		s.pageFailure(w, r, err, "/main")
+		return
+	}
 	d.Sessions = make([]sessionView, 0, len(list))
 	for _, sess := range list {
 		d.Sessions = append(d.Sessions, toSessionView(sess, p.SessionID, now))

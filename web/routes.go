@@ -58,12 +58,17 @@ func (s *server) routes(mux *router) {
 	page("POST /logout", s.handleLogoutForm())
 	page("POST /password", s.handlePasswordForm())
 	page("POST /sessions/{id}/revoke", s.handleRevokeForm())
+	page("POST /passkeys/register", s.handlePasskeyRegisterForm())
+	page("POST /passkeys/register/finish", s.handlePasskeyFinishForm())
+	page("POST /passkeys/{id}/rename", s.handlePasskeyRenameForm())
+	page("POST /passkeys/{id}/delete", s.handlePasskeyDeleteForm())
 	page("GET /static/{file}", s.handleStatic())
 	for _, p := range []string{"/login", "/register"} {
 		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
 	}
 	mux.Handle("/main", s.pageMethodNotAllowed("GET", "HEAD"))
-	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke"} {
+	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke",
+		"/passkeys/register", "/passkeys/register/finish", "/passkeys/{id}/rename", "/passkeys/{id}/delete"} {
 		mux.Handle(p, s.pageMethodNotAllowed("POST"))
 	}
 

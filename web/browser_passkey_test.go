@@ -1,0 +1,81 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+)
+
+// virtualAuthenticator gives the browser Chromium's virtual authenticator
+// (DevTools WebAuthn domain): a platform authenticator with user
+// verification that says yes at once, so navigator.credentials.create and
+// get run without a person.
+func virtualAuthenticator(b *browser) webauthn.AuthenticatorID {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		b.t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		}})
+	if err != nil {
+		b.t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+	return res.AuthenticatorID
+}
+
+// authenticatorCredentials returns what the virtual authenticator holds.
+func authenticatorCredentials(b *browser, id webauthn.AuthenticatorID) []*webauthn.Credential {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: id})
+	if err != nil {
+		b.t.Fatalf("WebAuthn.getCredentials: %v", err)
+	}
+	return res.Credentials
+}
+
+// addPasskeyInBrowser adds a passkey named name from the main page, as a
+// person would: type a name, "Add a passkey", "Create the passkey".
+func addPasskeyInBrowser(b *browser, name string) {
+	b.t.Helper()
+	if st := b.open("/main"); st != 200 {
+		b.t.Fatalf("/main = %d", st)
+	}
+	b.fill("#passkey_name", name)
+	if st := b.click("#passkey-add"); st != 200 {
+		b.t.Fatalf("Add a passkey: %d", st)
+	}
+	// The script asks the (virtual) authenticator and posts its answer;
+	// the finish form ends on /main.
+	if st := b.click("#passkey-create"); st != 200 || b.path() != "/main" {
+		b.t.Fatalf("Create the passkey: %d on %s: %s", st, b.path(), b.text("main"))
+	}
+}
+
+// TestBrowserPasskeyRegistration registers a passkey from /main in
+// Chromium with its virtual authenticator, through the page's script and
+// forms under the page's Content-Security-Policy.
+func TestBrowserPasskeyRegistration(t *testing.T) {
+	env := newPageEnv(t, pageOpts{passkeys: true})
+	b := newBrowser(t, env.LocalURL)
+	auth := virtualAuthenticator(b)
+	if st := b.register("alice", "correct horse battery"); st != 200 {
+		t.Fatalf("register: %d", st)
+	}
+	addPasskeyInBrowser(b, "Virtual key")
+	section := b.text("#passkeys")
+	if !strings.Contains(section, "Virtual key") || !strings.Contains(b.text(".messages"), "Your passkey has been added.") {
+		t.Fatalf("after adding, the passkey section reads %q", section)
+	}
+	creds := authenticatorCredentials(b, auth)
+	if len(creds) != 1 || creds[0].RpID != "localhost" {
+		t.Fatalf("the authenticator holds %+v, want one credential for localhost", creds)
+	}
+	if errs := b.consoleErrors(nil); len(errs) > 0 {
+		t.Fatalf("console errors: %v", errs)
+	}
+}
