@@ -1,6 +1,10 @@
 package web_test
 
 import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,11 +75,31 @@ func TestBrowserPasskeyRegistration(t *testing.T) {
 	if !strings.Contains(section, "Virtual key") || !strings.Contains(b.text(".messages"), "Your passkey has been added.") {
 		t.Fatalf("after adding, the passkey section reads %q", section)
 	}
+	shotPasskeys(b, "passkeys.png")
 	creds := authenticatorCredentials(b, auth)
 	if len(creds) != 1 || creds[0].RpID != "localhost" {
 		t.Fatalf("the authenticator holds %+v, want one credential for localhost", creds)
 	}
 	if errs := b.consoleErrors(nil); len(errs) > 0 {
 		t.Fatalf("console errors: %v", errs)
+	}
+}
+
+// shotPasskeys takes a picture of the passkey section for the README:
+// into docs/ with -screenshots (see TestScreenshots), else a temporary
+// directory, checked to be a PNG.
+func shotPasskeys(b *browser, file string) {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if *screenshots {
+		dir = filepath.Join("..", "docs")
+	}
+	eval[bool](b, `document.activeElement.blur() || true`)
+	img := step(b, chromedp.Screenshot(chromedp.CSS("#passkeys")))
+	if _, err := png.DecodeConfig(bytes.NewReader(img)); err != nil {
+		b.t.Fatalf("%s: not a PNG: %v", file, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), img, 0o644); err != nil {
+		b.t.Fatal(err)
 	}
 }
