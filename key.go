@@ -43,6 +43,7 @@ type Store interface {
 	KeyStore
 	AuditStore
 	ThrottleStore
+	MFAStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

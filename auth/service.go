@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -29,6 +30,9 @@ type Service struct {
 	log        *slog.Logger
 	observer   Observer
 	audit      *auditWriter
+
+	challengeTTL time.Duration
+	totpIssuer   string
 
 	throttling Throttling
 	addrs      *memThrottle // failed logins per client address
@@ -57,6 +61,9 @@ type Config struct {
 	Logger     *slog.Logger     // nil: slog.Default()
 	Observer   Observer         // nil: none; see Observer and Observers
 	Throttling Throttling       // zero: no throttling; see DefaultThrottling
+
+	ChallengeTTL time.Duration // a login challenge's lifetime; 0: DefaultChallengeTTL
+	TOTPIssuer   string        // the issuer shown by authenticator apps; "": "gatehouse"
 }
 
 // maxAddresses bounds each in-memory throttle (about 100 bytes a record).
@@ -81,6 +88,9 @@ func New(cfg Config) (*Service, error) {
 		throttling: cfg.Throttling,
 		addrs:      newMemThrottle(maxAddresses),
 		regs:       newMemThrottle(maxAddresses),
+
+		challengeTTL: cmp.Or(cfg.ChallengeTTL, DefaultChallengeTTL),
+		totpIssuer:   cmp.Or(cfg.TOTPIssuer, "gatehouse"),
 	}
 	if s.now == nil {
 		s.now = time.Now

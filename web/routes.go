@@ -26,6 +26,7 @@ func (s *server) routes(mux *router) {
 	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
 	api("POST", "/api/password", s.authenticated(s.handlePassword()))
 	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
+	s.mfaRoutes(mux, api) // api_mfa.go
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())

@@ -38,6 +38,7 @@ type config struct {
 	KeyRotation    time.Duration       `env:"KEY_ROTATION_INTERVAL"` // 0: by hand only
 	ServiceClients []web.ServiceClient `env:"SERVICE_CLIENTS"`
 	abuseConfig                        // throttles, proxies, hashing pool: config_abuse.go
+	mfaConfig                          // second factors: config_mfa.go
 }
 
 // defaultRevocationSync is how often an instance reads the revocations
@@ -78,6 +79,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
 	c.abuseConfig = loadAbuseConfig(&r)
+	c.mfaConfig = loadMFAConfig(&r)
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	c.DB = r.pool()
 	if c.DatabaseURL == "" {

@@ -91,6 +91,9 @@ func (a *app) init(ctx context.Context) (err error) {
 		Observer:   a.metrics,
 		Pool:       a.cfg.pool(),
 		Throttling: a.cfg.throttling(),
+
+		ChallengeTTL: a.cfg.SecondFactorTTL,
+		TOTPIssuer:   a.cfg.TOTPIssuer,
 	})
 	if err != nil {
 		return err
