@@ -22,6 +22,12 @@ const (
 	ETOOMANYREQUESTS  = "too_many_requests"
 	EUNAVAILABLE      = "unavailable"
 	EINTERNAL         = "internal"
+
+	// Second factors (mfa.go).
+	ESECONDFACTORREQUIRED = "second_factor_required" // the password was right; a second step must follow
+	EINVALIDCHALLENGE     = "invalid_challenge"      // unknown, expired or already used login challenge
+	EINVALIDSECONDFACTOR  = "invalid_second_factor"  // wrong or already used code
+	EFACTOREXISTS         = "factor_exists"          // a confirmed factor of that kind is already enrolled
 )
 
 // Error is the one error type of gatehouse: a code from the list above and a

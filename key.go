@@ -44,6 +44,7 @@ type Store interface {
 	AuditStore
 	ThrottleStore
 	PasskeyStore
+	MFAStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -32,8 +33,10 @@ type Service struct {
 	observer   Observer
 	audit      *auditWriter
 
-	webauthn    *webauthn.WebAuthn // nil: passkeys are off
-	ceremonyTTL time.Duration
+	webauthn     *webauthn.WebAuthn // nil: passkeys are off
+	ceremonyTTL  time.Duration
+	challengeTTL time.Duration
+	totpIssuer   string
 
 	throttling Throttling
 	addrs      *memThrottle // failed logins per client address
@@ -63,6 +66,9 @@ type Config struct {
 	Observer   Observer         // nil: none; see Observer and Observers
 	Throttling Throttling       // zero: no throttling; see DefaultThrottling
 	Passkeys   PasskeyConfig    // zero: passkeys off; see passkey.go
+
+	ChallengeTTL time.Duration // a login challenge's lifetime; 0: DefaultChallengeTTL
+	TOTPIssuer   string        // the issuer shown by authenticator apps; "": "gatehouse"
 }
 
 // maxAddresses bounds each in-memory throttle (about 100 bytes a record).
@@ -87,6 +93,9 @@ func New(cfg Config) (*Service, error) {
 		throttling: cfg.Throttling,
 		addrs:      newMemThrottle(maxAddresses),
 		regs:       newMemThrottle(maxAddresses),
+
+		challengeTTL: cmp.Or(cfg.ChallengeTTL, DefaultChallengeTTL),
+		totpIssuer:   cmp.Or(cfg.TOTPIssuer, "gatehouse"),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -126,7 +126,8 @@ func (db *DB) Revocations(ctx context.Context, after int64, since, now time.Time
 
 // DeleteExpired removes the refresh tokens that expired before now or whose
 // session was revoked before now, the sessions that expired or were revoked
-// before now, and the revocations whose Until is before now, and returns how
+// before now, the revocations whose Until is before now and the login
+// challenges that expired before now, and returns how
 // many rows went (rows that ON DELETE CASCADE takes along are not counted;
 // the explicit deletes leave it next to nothing).
 //
@@ -145,6 +146,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE revoked_at < ?`, []any{t}},
 		{`DELETE FROM revocations WHERE until < ?`, []any{t}},
+		{`DELETE FROM login_challenges WHERE expires_at < ?`, []any{t}},
 	} {
 		var n int64
 		err := db.write(ctx, now, func(c *conn) error {

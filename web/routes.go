@@ -32,6 +32,7 @@ func (s *server) routes(mux *router) {
 	mux.Handle("PATCH /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleRenamePasskey())))
 	mux.Handle("DELETE /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleDeletePasskey())))
 	mux.Handle("/api/mfa/passkeys/{id}", s.methodNotAllowed("PATCH", "DELETE"))
+	s.mfaRoutes(mux, api) // api_mfa.go
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())
