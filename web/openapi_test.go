@@ -29,6 +29,13 @@ var htmlPages = map[string]bool{
 	"POST /password":             true,
 	"GET /static/{file}":         true,
 	"POST /sessions/{id}/revoke": true,
+
+	"GET /login/second-factor":  true,
+	"POST /login/second-factor": true,
+	"POST /mfa/totp":            true,
+	"POST /mfa/totp/confirm":    true,
+	"POST /mfa/totp/disable":    true,
+	"POST /mfa/recovery-codes":  true,
 }
 
 // loadOpenAPI parses the embedded document.

@@ -39,7 +39,10 @@ type pages struct {
 }
 
 // pageNames are the templates that are whole pages; layout.html wraps them.
-var pageNames = []string{"auth", "main", "error"}
+var pageNames = []string{"auth", "main", "error", "secondfactor"}
+
+// pageParts are the templates a page includes besides layout.html.
+var pageParts = map[string][]string{"main": {"mfa"}}
 
 func newPages() *pages {
 	p := &pages{sets: map[string]*template.Template{}, assetHash: hashAssets()}
@@ -49,7 +52,11 @@ func newPages() *pages {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	for _, name := range pageNames {
 		t := template.Must(base.Clone())
-		p.sets[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
+		files := []string{"templates/" + name + ".html"}
+		for _, part := range pageParts[name] {
+			files = append(files, "templates/"+part+".html")
+		}
+		p.sets[name] = template.Must(t.ParseFS(templateFS, files...))
 	}
 	return p
 }
@@ -85,7 +92,8 @@ type pageData struct {
 	// main.html
 	User     *gatehouse.User
 	Sessions []sessionView
-	PwError  bool // Error belongs to the password form
+	PwError  bool     // Error belongs to the password form
+	MFA      *mfaView // the two-factor card (mfa.html); nil: read from the store
 
 	// error.html
 	Status int

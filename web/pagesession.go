@@ -116,6 +116,8 @@ var flashText = map[string]string{
 	"others":     "Every other session has been logged out.",
 	"password":   "Your password has been changed. Every other session has been logged out.",
 	"expired":    "Your session has ended. Please log in again.",
+	"challenge":  "Your login took too long or was already used. Please log in again.",
+	"mfa_off":    "Two-factor authentication is off. Every other session has been logged out.",
 }
 
 // setFlash leaves a message for the next page.

@@ -54,6 +54,7 @@ func (s *server) routes(mux *router) {
 	page("POST /password", s.handlePasswordForm())
 	page("POST /sessions/{id}/revoke", s.handleRevokeForm())
 	page("GET /static/{file}", s.handleStatic())
+	s.mfaPageRoutes(mux, page) // pages_mfa.go
 	for _, p := range []string{"/login", "/register"} {
 		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
 	}
