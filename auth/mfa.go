@@ -244,3 +244,16 @@ func (s *Service) factorChanged(ctx context.Context, p *Principal, typ, reason s
 func (s *Service) factorFailed(ctx context.Context, p *Principal, method string) {
 	s.principalEvent(ctx, p, gatehouse.AuditSecondFactorFailed, p.SessionID, method)
 }
+
+// PendingTOTP returns the principal's pending enrolment again, so that a
+// page can show it until it is confirmed. ENOTFOUND when none is pending:
+// a confirmed secret is never shown again.
+func (s *Service) PendingTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, error) {
+	f, err := s.store.TOTPFactor(ctx, p.UserID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND || err == nil && f.Confirmed() {
+		return nil, errNoPending
+	} else if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{Secret: b32.EncodeToString(f.Secret), URI: totpURI(s.totpIssuer, p.Username, f.Secret)}, nil
+}

@@ -40,18 +40,24 @@ type pages struct {
 }
 
 // pageNames are the templates that are whole pages; layout.html wraps them.
-// The part_*.html files define sections that any page may include.
-var pageNames = []string{"auth", "main", "error"}
+var pageNames = []string{"auth", "main", "error", "secondfactor"}
+
+// pageParts are the templates a page includes besides layout.html.
+var pageParts = map[string][]string{"main": {"mfa", "passkeys"}, "secondfactor": {"passkeys"}}
 
 func newPages() *pages {
 	p := &pages{sets: map[string]*template.Template{}, assetHash: hashAssets()}
 	funcs := template.FuncMap{
 		"asset": func(name string) string { return "/static/" + name + "?v=" + p.assetHash },
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	for _, name := range pageNames {
 		t := template.Must(base.Clone())
-		p.sets[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
+		files := []string{"templates/" + name + ".html"}
+		for _, part := range pageParts[name] {
+			files = append(files, "templates/"+part+".html")
+		}
+		p.sets[name] = template.Must(t.ParseFS(templateFS, files...))
 	}
 	return p
 }
@@ -88,6 +94,7 @@ type pageData struct {
 	User     *gatehouse.User
 	Sessions []sessionView
 	PwError  bool          // Error belongs to the password form
+	MFA      *mfaView      // the two-factor card (mfa.html); nil: read from the store
 	Passkeys *passkeysView // nil: passkeys are off (pages_passkey.go)
 
 	// error.html

@@ -96,6 +96,13 @@ func (s *server) renderMain(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	for _, sess := range list {
 		d.Sessions = append(d.Sessions, toSessionView(sess, p.SessionID, now))
 	}
+	if d.MFA == nil {
+		d.MFA = &mfaView{}
+	}
+	if err := s.mfaState(r, p, d.MFA); err != nil {
+		s.pageFailure(w, r, err, "/main")
+		return
+	}
 	d.Title = u.Username
 	d.User = u
 	d.CSRF = s.csrfToken(w, r, p.SessionID)

@@ -120,6 +120,8 @@ var flashText = map[string]string{
 	"passkey-added":   "Your passkey has been added. Every other session has been logged out.",
 	"passkey-renamed": "The passkey has been renamed.",
 	"passkey-removed": "The passkey has been removed. Every other session has been logged out.",
+	"challenge":       "Your login took too long or was already used. Please log in again.",
+	"mfa_off":         "Two-factor authentication is off. Every other session has been logged out.",
 }
 
 // setFlash leaves a message for the next page.

@@ -64,6 +64,7 @@ func (s *server) routes(mux *router) {
 	page("POST /passkeys/{id}/rename", s.handlePasskeyRenameForm())
 	page("POST /passkeys/{id}/delete", s.handlePasskeyDeleteForm())
 	page("GET /static/{file}", s.handleStatic())
+	s.mfaPageRoutes(mux, page) // pages_mfa.go
 	for _, p := range []string{"/login", "/register"} {
 		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
 	}
