@@ -56,16 +56,12 @@ const maxCredentialID = 1023
 // defaultCeremonyTimeout is the life of a ceremony when none is set.
 const defaultCeremonyTimeout = 5 * time.Minute
 
-// EINVALIDSECONDFACTOR is the code of a second factor that does not
-// verify (401).
-const EINVALIDSECONDFACTOR = "invalid_second_factor"
-
 var (
 	errPasskeysOff     = gatehouse.Errorf(gatehouse.ENOTFOUND, "passkeys are not enabled on this server")
 	errPasskeyNotFound = gatehouse.Errorf(gatehouse.ENOTFOUND, "no such passkey")
 	errNoCeremony      = gatehouse.Errorf(gatehouse.EINVALIDPASSKEY, "no passkey registration is in progress for this answer: it expired, was used, or belongs to another session; begin again")
 	errAttestation     = gatehouse.Errorf(gatehouse.EINVALIDPASSKEY, "the passkey's answer does not verify")
-	errAssertion       = gatehouse.Errorf(EINVALIDSECONDFACTOR, "the passkey's answer does not verify, or its request expired or was used")
+	errAssertion       = gatehouse.Errorf(gatehouse.EINVALIDSECONDFACTOR, "the passkey's answer does not verify, or its request expired or was used")
 )
 
 func newWebAuthn(c PasskeyConfig) (*webauthn.WebAuthn, time.Duration, error) {
@@ -347,7 +343,7 @@ func (s *Service) BeginPasskeyAssertion(ctx context.Context, userID, binding str
 // challenge), a credential that is not one of the user's, a user handle
 // that is not the user's, a bad signature, and a sign count that did not
 // grow (a cloned authenticator, or a replayed answer). Every refusal is
-// EINVALIDSECONDFACTOR; the caller counts and records it.
+// EINVALIDSECONDFACTOR; the caller (CompleteLogin) counts and records it.
 func (s *Service) VerifyPasskeyAssertion(ctx context.Context, userID, binding string, response []byte) (*gatehouse.Passkey, error) {
 	w, list, err := s.passkeyUser(ctx, userID)
 	if err != nil {

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -59,6 +60,39 @@ func (e *passkeyEnv) principal(t *testing.T, username string) *auth.Principal {
 	p, err := e.svc.Authenticate(ctx, pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
+	}
+	e.tokens[p.SessionID] = pair.AccessToken
+	return p
+}
+
+// loginWithPasskey logs username in with the password and, as the second
+// factor, the passkey of a; the principal of the new session.
+func (e *passkeyEnv) loginWithPasskey(t *testing.T, username string, a *webauthntest.Authenticator) *auth.Principal {
+	t.Helper()
+	ctx := t.Context()
+	_, err := e.svc.Login(ctx, username, "correct horse battery", auth.Client{})
+	sfr, ok := errors.AsType[*auth.SecondFactorRequired](err)
+	if !ok || !slices.Contains(sfr.Methods, auth.MethodPasskey) {
+		t.Fatalf("login of a user with a passkey: %v, want second_factor_required with passkey", err)
+	}
+	opts, _, err := e.svc.BeginLoginPasskey(ctx, sfr.Challenge)
+	if err != nil {
+		t.Fatalf("BeginLoginPasskey: %v", err)
+	}
+	resp, err := a.Get(mustJSON(t, opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := e.svc.CompleteLogin(ctx, sfr.Challenge, auth.SecondFactorProof{Passkey: resp}, auth.Client{})
+	if err != nil {
+		t.Fatalf("CompleteLogin with a passkey: %v", err)
+	}
+	p, err := e.svc.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Claims.AMR, []string{"pwd", "hwk"}) {
+		t.Fatalf("amr = %v, want [pwd hwk]", p.Claims.AMR)
 	}
 	e.tokens[p.SessionID] = pair.AccessToken
 	return p
@@ -124,7 +158,7 @@ func TestPasskeyRegistration(t *testing.T) {
 	ctx := t.Context()
 	other := e.principal(t, "alice")
 	p := e.principal(t, "alice")
-	_, pk := e.addPasskey(t, p, "  Laptop  ")
+	key, pk := e.addPasskey(t, p, "  Laptop  ")
 	if pk.Name != "Laptop" || len(pk.CredentialID) != 32 || pk.UserID != p.UserID {
 		t.Fatalf("passkey = %+v", pk)
 	}
@@ -153,7 +187,7 @@ func TestPasskeyRegistration(t *testing.T) {
 	})
 	t.Run("finished by another session", func(t *testing.T) {
 		resp := e.beginRegistration(t, p, webauthntest.New(pkOrigin))
-		q := e.principal(t, "alice")
+		q := e.loginWithPasskey(t, "alice", key)
 		_, err := e.svc.FinishPasskeyRegistration(ctx, q, "", resp)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 		// and the ceremony is spent, not left for the right session
@@ -201,7 +235,7 @@ func TestPasskeyManagement(t *testing.T) {
 	ctx := t.Context()
 	p := e.principal(t, "alice")
 	mallory := e.principal(t, "mallory")
-	_, pk := e.addPasskey(t, p, "Laptop")
+	key, pk := e.addPasskey(t, p, "Laptop")
 	wantErrCode(t, e.svc.RenamePasskey(ctx, mallory, pk.ID, "mine"), gatehouse.ENOTFOUND)
 	wantErrCode(t, e.svc.DeletePasskey(ctx, mallory, pk.ID), gatehouse.ENOTFOUND)
 	if err := e.svc.RenamePasskey(ctx, p, pk.ID, "Work laptop"); err != nil {
@@ -211,7 +245,7 @@ func TestPasskeyManagement(t *testing.T) {
 	if list[0].Name != "Work laptop" {
 		t.Fatalf("name = %q", list[0].Name)
 	}
-	other := e.principal(t, "alice")
+	other := e.loginWithPasskey(t, "alice", key)
 	if err := e.svc.DeletePasskey(ctx, p, pk.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +288,7 @@ func TestPasskeyAssertion(t *testing.T) {
 	refused := func(t *testing.T, userID, binding string, resp []byte) {
 		t.Helper()
 		_, err := e.svc.VerifyPasskeyAssertion(ctx, userID, binding, resp)
-		wantErrCode(t, err, auth.EINVALIDSECONDFACTOR)
+		wantErrCode(t, err, gatehouse.EINVALIDSECONDFACTOR)
 	}
 	t.Run("replayed answer", func(t *testing.T) {
 		refused(t, p.UserID, binding, resp)
@@ -311,7 +345,7 @@ func TestPasskeyAssertion(t *testing.T) {
 	t.Run("no passkeys", func(t *testing.T) {
 		carol := e.principal(t, "carol")
 		_, err := e.svc.BeginPasskeyAssertion(ctx, carol.UserID, binding)
-		wantErrCode(t, err, auth.EINVALIDSECONDFACTOR)
+		wantErrCode(t, err, gatehouse.EINVALIDSECONDFACTOR)
 	})
 }
 

@@ -69,6 +69,7 @@ func (e *SecondFactorRequired) Unwrap() error { return errSecondFactorRequired }
 type SecondFactorProof struct {
 	TOTPCode     string
 	RecoveryCode string
+	Passkey      []byte // a WebAuthn assertion, PublicKeyCredential JSON (passkey_login.go)
 }
 
 // method names the proof's factor; "" unless exactly one field is set.
@@ -80,6 +81,9 @@ func (p SecondFactorProof) method() string {
 	if p.RecoveryCode != "" {
 		m = append(m, MethodRecoveryCode)
 	}
+	if len(p.Passkey) > 0 {
+		m = append(m, MethodPasskey)
+	}
 	if len(m) != 1 {
 		return ""
 	}
@@ -88,18 +92,22 @@ func (p SecondFactorProof) method() string {
 
 // secondFactorMethods returns the second factors the user has confirmed,
 // in the order the methods list shows them; none means the password alone
-// logs in. Passkeys add "passkey" here.
+// logs in. A user with passkeys only gets "passkey" alone.
 func (s *Service) secondFactorMethods(ctx context.Context, userID string) ([]string, error) {
+	var methods []string
 	f, err := s.store.TOTPFactor(ctx, userID)
 	switch {
-	case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
-		return nil, nil
-	case err != nil:
+	case err == nil && f.Confirmed():
+		methods = append(methods, MethodTOTP, MethodRecoveryCode)
+	case err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND:
 		return nil, err
-	case !f.Confirmed():
-		return nil, nil
 	}
-	return []string{MethodTOTP, MethodRecoveryCode}, nil
+	if has, err := s.HasPasskey(ctx, userID); err != nil {
+		return nil, err
+	} else if has {
+		methods = append(methods, MethodPasskey)
+	}
+	return methods, nil
 }
 
 // afterPassword finishes a login whose password was right: a session at
@@ -166,7 +174,7 @@ func (s *Service) completeLogin(ctx context.Context, challenge string, proof Sec
 		s.putBack(ctx, ch) // throttled is not wrong: the challenge keeps its attempts
 		return nil, u, err
 	}
-	amr, err := s.verifyProof(ctx, u, proof, now)
+	amr, err := s.verifyProof(ctx, u, ch, proof, now)
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINVALIDSECONDFACTOR {
 			if ch.Attempts++; ch.Attempts < MaxChallengeAttempts {
@@ -195,8 +203,11 @@ func (s *Service) completeLogin(ctx context.Context, challenge string, proof Sec
 
 // verifyProof checks the second factor and returns the session's amr. It
 // dispatches on the proof's one field: a new kind of factor adds a case.
-func (s *Service) verifyProof(ctx context.Context, u *gatehouse.User, proof SecondFactorProof, now time.Time) ([]string, error) {
+func (s *Service) verifyProof(ctx context.Context, u *gatehouse.User, ch *gatehouse.LoginChallenge, proof SecondFactorProof, now time.Time) ([]string, error) {
 	switch {
+	case len(proof.Passkey) > 0:
+		_, err := s.VerifyPasskeyAssertion(ctx, u.ID, passkeyBinding(ch), proof.Passkey)
+		return []string{AMRPassword, AMRHardwareKey}, err
 	case proof.TOTPCode != "":
 		return []string{AMRPassword, AMROTP}, s.useTOTPCode(ctx, u.ID, proof.TOTPCode, now)
 	case proof.RecoveryCode != "":
