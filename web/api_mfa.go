@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -52,9 +53,10 @@ func (s *server) writeLoginError(w http.ResponseWriter, r *http.Request, err err
 // proofRequest is the second step's body: the challenge and exactly one
 // proof field. A new kind of factor adds a field here and in proof.
 type proofRequest struct {
-	Challenge    *string `json:"challenge"`
-	TOTPCode     *string `json:"totp_code"`
-	RecoveryCode *string `json:"recovery_code"`
+	Challenge    *string         `json:"challenge"`
+	TOTPCode     *string         `json:"totp_code"`
+	RecoveryCode *string         `json:"recovery_code"`
+	Passkey      json.RawMessage `json:"passkey"` // the assertion, PublicKeyCredential JSON
 }
 
 // proof returns the one proof given; EMALFORMED unless exactly one is.
@@ -67,8 +69,11 @@ func (q *proofRequest) proof() (auth.SecondFactorProof, error) {
 	if q.RecoveryCode != nil {
 		p.RecoveryCode, n = *q.RecoveryCode, n+1
 	}
+	if len(q.Passkey) > 0 && string(q.Passkey) != "null" {
+		p.Passkey, n = q.Passkey, n+1
+	}
 	if n != 1 {
-		return p, gatehouse.Errorf(gatehouse.EMALFORMED, "give exactly one of totp_code and recovery_code")
+		return p, gatehouse.Errorf(gatehouse.EMALFORMED, "give exactly one of totp_code, recovery_code and passkey")
 	}
 	return p, nil
 }

@@ -133,3 +133,31 @@ func (s *server) handleDeletePasskey() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// handleLoginPasskeyBegin takes {"challenge"} (of a 403
+// second_factor_required) and answers the options for
+// navigator.credentials.get: {"publicKey": {…}}, allowing the passkeys of
+// the user behind the challenge. The answer goes to
+// POST /api/login/second-factor as "passkey", with the same challenge.
+func (s *server) handleLoginPasskeyBegin() http.Handler {
+	type request struct {
+		Challenge *string `json:"challenge"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		err := decode(w, r, &req, false)
+		if err == nil {
+			err = required(namedField{"challenge", req.Challenge})
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		opts, _, err := s.auth.BeginLoginPasskey(r.Context(), *req.Challenge)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		encode(w, http.StatusOK, opts)
+	})
+}

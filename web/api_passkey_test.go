@@ -140,7 +140,7 @@ func TestPasskeyAPI(t *testing.T) {
 		if n := l.body["passkeys"].([]any)[0].(map[string]any)["name"]; n != "Work laptop" {
 			t.Fatalf("name after rename = %v", n)
 		}
-		third := login(t, base, "alice", "correct horse battery")
+		third := loginWithPasskey(t, base, "alice", "correct horse battery", a)
 		if r := call(t, "DELETE", item, tok, nil); r.status != 204 {
 			t.Fatalf("delete: %d %s", r.status, r.raw)
 		}

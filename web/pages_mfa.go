@@ -79,6 +79,7 @@ func (s *server) handleSecondFactorPage() http.Handler {
 func (s *server) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
 	d.Title = "Two-factor authentication"
 	d.CSRF = s.csrfToken(w, r, "")
+	d.Passkeys = s.passkeyLogin(r) // pages_passkey.go
 	s.render(w, r, status, "secondfactor", d)
 }
 
@@ -94,7 +95,8 @@ func (s *server) handleSecondFactorForm() http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		proof := auth.SecondFactorProof{TOTPCode: r.PostForm.Get("totp_code"), RecoveryCode: r.PostForm.Get("recovery_code")}
+		proof := auth.SecondFactorProof{TOTPCode: r.PostForm.Get("totp_code"), RecoveryCode: r.PostForm.Get("recovery_code"),
+			Passkey: []byte(r.PostForm.Get("passkey"))}
 		pair, err := s.auth.CompleteLogin(r.Context(), c.Value, proof, clientOf(r))
 		switch gatehouse.ErrorCode(err) {
 		case "":
@@ -106,12 +108,14 @@ func (s *server) handleSecondFactorForm() http.Handler {
 			setFlash(w, r, "challenge")
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		default:
-			field := "totp_code"
+			field, msg := "totp_code", mfaMessage(err)
 			if proof.RecoveryCode != "" {
 				field = "recovery_code"
+			} else if len(proof.Passkey) > 0 {
+				field, msg = "passkey", passkeyMessage(err)
 			}
 			status := s.failureStatus(w, r, err)
-			s.renderSecondFactor(w, r, status, &pageData{Error: mfaMessage(err), ErrField: field})
+			s.renderSecondFactor(w, r, status, &pageData{Error: msg, ErrField: field})
 		}
 	}))
 }

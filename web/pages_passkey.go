@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -28,6 +29,7 @@ type passkeysView struct {
 	Options  string // the creation options (JSON) while a registration waits for the browser
 	Name     string // the name chosen for it
 	ErrorMsg string // what went wrong with a passkey form, shown in the section
+	TOTP     bool   // on the second-factor page: the user has TOTP too
 }
 
 type passkeyView struct {
@@ -127,4 +129,32 @@ func (s *server) handlePasskeyDeleteForm() http.Handler {
 		setFlash(w, r, "passkey-removed")
 		http.Redirect(w, r, "/main", http.StatusSeeOther)
 	})
+}
+
+// passkeyLogin begins the passkey assertion of the second-factor page for
+// the login challenge in the browser's cookie: the "Use a passkey" button
+// and its form. nil when the user has no passkey (or passkeys are off,
+// or the challenge is gone): the page then offers codes only.
+func (s *server) passkeyLogin(r *http.Request) *passkeysView {
+	c, err := r.Cookie(cookieName(r, challengeCookie))
+	if err != nil {
+		return nil
+	}
+	opts, methods, err := s.auth.BeginLoginPasskey(r.Context(), c.Value)
+	if err != nil {
+		return nil
+	}
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return nil
+	}
+	return &passkeysView{Options: string(b), TOTP: slices.Contains(methods, auth.MethodTOTP)}
+}
+
+// passkeyMessage words the refusal of a passkey at login.
+func passkeyMessage(err error) string {
+	if gatehouse.ErrorCode(err) == gatehouse.EINVALIDSECONDFACTOR {
+		return "The passkey was not accepted. Please try again."
+	}
+	return mfaMessage(err)
 }

@@ -26,6 +26,7 @@ func (s *server) routes(mux *router) {
 	mux.Handle("/api/sessions/{id}", s.methodNotAllowed("DELETE"))
 	api("POST", "/api/password", s.authenticated(s.handlePassword()))
 	api("GET", "/api/audit", s.authenticated(s.handleAudit()))
+	api("POST", "/api/login/second-factor/passkey", s.handleLoginPasskeyBegin())
 	api("POST", "/api/mfa/passkeys/register/begin", s.authenticated(s.handlePasskeyRegisterBegin()))
 	api("POST", "/api/mfa/passkeys/register/finish", s.authenticated(s.handlePasskeyRegisterFinish()))
 	api("GET", "/api/mfa/passkeys", s.authenticated(s.handlePasskeys()))

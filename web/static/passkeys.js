@@ -4,7 +4,8 @@
 // options (JSON, binary members in base64url) in data-options and names
 // in data-form the form to post the answer with. On a click the script
 // asks the browser (navigator.credentials.create or get), puts the answer
-// as JSON in the form's hidden "credential" field and submits the form,
+// as JSON in the form's hidden field (data-field, else "credential") and
+// submits the form,
 // which carries its own CSRF token. The script calls no endpoint and sees
 // no token; the server checks everything.
 (function () {
@@ -85,7 +86,7 @@
       : navigator.credentials.get({ publicKey: requestOptions(options) });
     button.disabled = true;
     ask.then(function (cred) {
-      form.elements.credential.value = JSON.stringify(credentialJSON(cred));
+      form.elements[button.getAttribute("data-field") || "credential"].value = JSON.stringify(credentialJSON(cred));
       form.submit();
     }).catch(function (err) {
       button.disabled = false;
