@@ -60,10 +60,11 @@ func addPasskeyInBrowser(b *browser, name string) {
 	}
 }
 
-// TestBrowserPasskeyRegistration registers a passkey from /main in
-// Chromium with its virtual authenticator, through the page's script and
-// forms under the page's Content-Security-Policy.
-func TestBrowserPasskeyRegistration(t *testing.T) {
+// TestBrowserPasskey registers a passkey from /main in Chromium with its
+// virtual authenticator, through the page's script and forms under the
+// page's Content-Security-Policy, logs out, and logs in again with the
+// password and then the passkey as the second factor.
+func TestBrowserPasskey(t *testing.T) {
 	env := newPageEnv(t, pageOpts{passkeys: true})
 	b := newBrowser(t, env.LocalURL)
 	auth := virtualAuthenticator(b)
@@ -82,6 +83,51 @@ func TestBrowserPasskeyRegistration(t *testing.T) {
 	}
 	if errs := b.consoleErrors(nil); len(errs) > 0 {
 		t.Fatalf("console errors: %v", errs)
+	}
+
+	// Log out; the password alone no longer opens a session.
+	if st := b.click(`.topbar form[action="/logout"] button`); st != 200 || b.path() != "/login" {
+		t.Fatalf("logout = %d at %s", st, b.path())
+	}
+	if st := b.login("alice", "correct horse battery"); st != 200 || b.path() != "/login/second-factor" {
+		t.Fatalf("login = %d at %s, want the second-factor page", st, b.path())
+	}
+	if eval[bool](b, `document.querySelector("#totp_code") !== null`) {
+		t.Fatal("the second-factor page asks a passkey-only user for a code")
+	}
+	shotPage(b, "passkey-login.png")
+	before := creds[0].SignCount
+	if st := b.click("#passkey-use"); st != 200 || b.path() != "/main" {
+		t.Fatalf("Use a passkey = %d at %s: %s", st, b.path(), b.text("main"))
+	}
+	if got := authenticatorCredentials(b, auth)[0].SignCount; got <= before {
+		t.Fatalf("sign count %v after the login, was %v: the authenticator was not asked", got, before)
+	}
+	if !strings.Contains(b.text("#passkeys"), "last used just now") {
+		t.Fatalf("the passkey's last use is not shown: %q", b.text("#passkeys"))
+	}
+	// The session's tokens say how the user logged in.
+	at := b.cookie("gh_at")
+	if amr := amrOf(t, at); len(amr) != 2 || amr[0] != "pwd" || amr[1] != "hwk" {
+		t.Fatalf("amr of the page session = %v, want [pwd hwk]", amr)
+	}
+	if errs := b.consoleErrors(nil); len(errs) > 0 {
+		t.Fatalf("console errors: %v", errs)
+	}
+}
+
+// shotPage takes a picture of the whole page for the README, like
+// shotPasskeys.
+func shotPage(b *browser, file string) {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if *screenshots {
+		dir = filepath.Join("..", "docs")
+	}
+	eval[bool](b, `document.activeElement.blur() || true`)
+	img := step(b, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dir, file), img, 0o644); err != nil {
+		b.t.Fatal(err)
 	}
 }
 
