@@ -276,11 +276,10 @@ func (s *Service) Passkeys(ctx context.Context, p *Principal) ([]*gatehouse.Pass
 }
 
 // HasPasskey reports whether the user has at least one passkey, for the
-// methods a login challenge offers.
+// methods a login challenge offers. It asks the store even when passkeys
+// are off: turning them off (no RP ID) must not quietly drop the second
+// factor of the users who have one, so their logins fail closed.
 func (s *Service) HasPasskey(ctx context.Context, userID string) (bool, error) {
-	if s.webauthn == nil {
-		return false, nil
-	}
 	list, err := s.store.Passkeys(ctx, userID)
 	return len(list) > 0, err
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/webauthntest"
-	"github.com/gatehouse/gatehouse/token"
 )
 
 const pkOrigin = "http://localhost:8080"
@@ -349,12 +348,24 @@ func TestPasskeyAssertion(t *testing.T) {
 	})
 }
 
-// TestPasskeysOff: without an RP ID the passkey calls say so.
+// TestPasskeysOff: without an RP ID the passkey calls say so, and a user
+// who has a passkey still needs it to log in (fail closed).
 func TestPasskeysOff(t *testing.T) {
-	s := newService(t, openStore(t, filepath.Join(t.TempDir(), "off.db")), edKeys(t), 4, nil)
-	_, err := s.BeginPasskeyRegistration(t.Context(), &auth.Principal{UserID: "x", Claims: &token.Claims{}})
+	on := newPasskeyEnv(t)
+	p := on.principal(t, "alice")
+	on.addPasskey(t, p, "Laptop")
+	off := newService(t, on.svc.Store(), edKeys(t), 4, nil)
+	ctx := t.Context()
+	_, err := off.BeginPasskeyRegistration(ctx, p)
 	wantErrCode(t, err, gatehouse.ENOTFOUND)
-	if has, err := s.HasPasskey(t.Context(), "x"); has || err != nil {
-		t.Fatalf("HasPasskey = %v, %v", has, err)
+	if has, err := off.HasPasskey(ctx, "nobody"); has || err != nil {
+		t.Fatalf("HasPasskey of nobody = %v, %v", has, err)
 	}
+	_, err = off.Login(ctx, "alice", "correct horse battery", auth.Client{})
+	sfr, ok := errors.AsType[*auth.SecondFactorRequired](err)
+	if !ok || !slices.Equal(sfr.Methods, []string{auth.MethodPasskey}) {
+		t.Fatalf("login with passkeys off: %v, want second_factor_required [passkey]", err)
+	}
+	_, _, err = off.BeginLoginPasskey(ctx, sfr.Challenge)
+	wantErrCode(t, err, gatehouse.ENOTFOUND)
 }
