@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"strings"
 	"time"
 
@@ -168,14 +166,7 @@ const refreshPrefix = "ghr_"
 // newRefreshToken returns a refresh token of 256 random bits and the hash
 // that is stored in its place. SHA-256 suffices: the token has full
 // entropy, so a slow hash would add cost and no security.
-func newRefreshToken() (token string, hash []byte) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	token = refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashRefresh(token)
-}
+func newRefreshToken() (token string, hash []byte) { return newSecret(refreshPrefix) }
 
 func hashRefresh(token string) []byte {
 	h := sha256.Sum256([]byte(token))

@@ -257,3 +257,36 @@ func (s *Service) PendingTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment
 	}
 	return &TOTPEnrolment{Secret: b32.EncodeToString(f.Secret), URI: totpURI(s.totpIssuer, p.Username, f.Secret)}, nil
 }
+
+// ResetSecondFactors is the operator's way out for a user who lost both
+// the authenticator and the recovery codes: it removes the user's TOTP
+// factor, recovery codes and passkeys and revokes every session of the
+// user, since whoever holds them may be the reason. removed is false, and
+// nothing else changes, when the user had no factor.
+func (s *Service) ResetSecondFactors(ctx context.Context, userID string) (removed bool, revoked int, err error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return false, 0, err
+	}
+	totp, err := s.store.DeleteTOTP(ctx, userID)
+	if err != nil {
+		return false, 0, err
+	}
+	keys, err := s.deletePasskeys(ctx, userID) // passkey.go
+	if err != nil || !totp && !keys {
+		return totp, 0, err
+	}
+	now := s.now().UTC()
+	revs, err := s.store.RevokeSessions(ctx, userID, "", gatehouse.RevokeAll, now, s.revocationUntil(now))
+	if err != nil {
+		return true, 0, err
+	}
+	s.revoked.Add(now, revs...)
+	if totp {
+		s.Record(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditFactorRemoved, UserID: u.ID, Username: u.Username, Reason: "totp"})
+	}
+	if keys {
+		s.Record(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditFactorRemoved, UserID: u.ID, Username: u.Username, Reason: "passkey"})
+	}
+	return true, len(revs), nil
+}

@@ -284,6 +284,21 @@ func (s *Service) HasPasskey(ctx context.Context, userID string) (bool, error) {
 	return len(list) > 0, err
 }
 
+// deletePasskeys removes every passkey of the user (ResetSecondFactors)
+// and reports whether there was any.
+func (s *Service) deletePasskeys(ctx context.Context, userID string) (bool, error) {
+	list, err := s.store.Passkeys(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range list {
+		if err := s.store.DeletePasskey(ctx, userID, p.ID); err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return false, err
+		}
+	}
+	return len(list) > 0, nil
+}
+
 // RenamePasskey renames one of the principal's passkeys; another user's
 // is ENOTFOUND.
 func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id, name string) error {

@@ -369,3 +369,29 @@ func TestPasskeysOff(t *testing.T) {
 	_, _, err = off.BeginLoginPasskey(ctx, sfr.Challenge)
 	wantErrCode(t, err, gatehouse.ENOTFOUND)
 }
+
+// TestResetSecondFactorsRemovesPasskeys: the operator's reset takes the
+// passkeys too, and the password alone logs in again.
+func TestResetSecondFactorsRemovesPasskeys(t *testing.T) {
+	e := newPasskeyEnv(t)
+	ctx := t.Context()
+	p := e.principal(t, "alice")
+	e.addPasskey(t, p, "Lost phone")
+	e.addPasskey(t, p, "Lost key")
+	removed, n, err := e.svc.ResetSecondFactors(ctx, p.UserID)
+	if err != nil || !removed || n != 1 {
+		t.Fatalf("ResetSecondFactors = %v, %d, %v; want true, 1 (the session), nil", removed, n, err)
+	}
+	if has, _ := e.svc.HasPasskey(ctx, p.UserID); has {
+		t.Fatal("passkeys left after the reset")
+	}
+	if !slices.Contains(e.rec.types(), gatehouse.AuditFactorRemoved+":passkey") {
+		t.Fatalf("events %v lack factor_removed:passkey", e.rec.types())
+	}
+	if _, err := e.svc.Login(ctx, "alice", "correct horse battery", auth.Client{}); err != nil {
+		t.Fatalf("login after the reset: %v", err)
+	}
+	if removed, _, err := e.svc.ResetSecondFactors(ctx, p.UserID); removed || err != nil {
+		t.Fatalf("second reset = %v, %v; want false, nil", removed, err)
+	}
+}

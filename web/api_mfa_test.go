@@ -349,3 +349,34 @@ func TestMFAAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestChallengeRaced: one challenge sent at once from several places (a
+// stolen one racing the user's own) opens exactly one session, each with
+// a code that would otherwise be good.
+func TestChallengeRaced(t *testing.T) {
+	e := newMFAEnv(t, auth.Throttling{})
+	register(t, e.base, "alice", "correct horse")
+	p, _ := e.login("alice", "correct horse")
+	_, codes := e.enable(p.access)
+	ch := e.challenge("alice", "correct horse")
+	statuses := make(chan int, 4)
+	for i := range 4 {
+		go func() {
+			body := map[string]string{"challenge": ch, "recovery_code": codes[i]}
+			statuses <- call(t, "POST", e.base+"/api/login/second-factor", "", body).status
+		}()
+	}
+	ok := 0
+	for range 4 {
+		switch st := <-statuses; st {
+		case 200:
+			ok++
+		case 401:
+		default:
+			t.Errorf("status %d", st)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d logins from one challenge, want 1", ok)
+	}
+}
