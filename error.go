@@ -28,6 +28,11 @@ const (
 	EEMAILTAKEN      = "email_taken"      // another account has verified this address
 	EINVALIDLINK     = "invalid_link"     // a mailed link that is unknown, used or expired
 	EMAILUNAVAILABLE = "mail_unavailable" // no mail is configured: the feature is off
+	// Second factors (mfa.go).
+	ESECONDFACTORREQUIRED = "second_factor_required" // the password was right; a second step must follow
+	EINVALIDCHALLENGE     = "invalid_challenge"      // unknown, expired or already used login challenge
+	EINVALIDSECONDFACTOR  = "invalid_second_factor"  // wrong or already used code
+	EFACTOREXISTS         = "factor_exists"          // a confirmed factor of that kind is already enrolled
 )
 
 // Error is the one error type of gatehouse: a code from the list above and a

@@ -44,6 +44,8 @@ type Store interface {
 	AuditStore
 	ThrottleStore
 	EmailStore
+	PasskeyStore
+	MFAStore
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

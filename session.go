@@ -16,6 +16,9 @@ type Session struct {
 	RevokedAt  time.Time // zero while the session lives
 	UserAgent  string
 	IP         string
+	// AMR lists how the login authenticated (RFC 8176 values: "pwd",
+	// "otp", "hwk"); every access token of the session carries it.
+	AMR []string
 }
 
 // Active reports whether the session is neither revoked nor expired at now.

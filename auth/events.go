@@ -76,3 +76,33 @@ func (s *Service) replayEvent(ctx context.Context, sessionID string, c Client) {
 func (s *Service) principalEvent(ctx context.Context, p *Principal, typ, sessionID, reason string) {
 	s.Record(ctx, gatehouse.AuditEvent{Type: typ, UserID: p.UserID, Username: p.Username, SessionID: sessionID, Reason: reason})
 }
+
+// CompleteLogin is a login's second step: it redeems the challenge that
+// Login answered (SecondFactorRequired) with a second factor and opens the
+// session. A recovery code also revokes every other session of the user:
+// whoever needed it may have lost a device that is still signed in.
+func (s *Service) CompleteLogin(ctx context.Context, challenge string, proof SecondFactorProof, c Client) (*TokenPair, error) {
+	pair, u, err := s.completeLogin(ctx, challenge, proof, c)
+	e := gatehouse.AuditEvent{IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Reason: proof.method()}
+	if u != nil {
+		e.UserID, e.Username = u.ID, u.Username
+	}
+	switch code := gatehouse.ErrorCode(err); {
+	case pair != nil:
+		e.SessionID = pair.Session.ID
+		if e.Reason == MethodRecoveryCode {
+			used := e
+			used.Type, used.Reason = gatehouse.AuditRecoveryCodeUsed, "recovery_codes"
+			s.Record(ctx, used)
+		}
+		e.Type = gatehouse.AuditLogin
+	case code == gatehouse.EINVALIDSECONDFACTOR:
+		e.Type = gatehouse.AuditSecondFactorFailed
+	case code == gatehouse.ETOOMANYREQUESTS:
+		e.Type, e.Reason = gatehouse.AuditThrottled, "second_factor"
+	default:
+		e.Type, e.Reason = EventLoginError, code
+	}
+	s.Record(ctx, e)
+	return pair, err
+}

@@ -110,7 +110,7 @@ func (s *Service) login(ctx context.Context, username, password string, c Client
 	if upgrade {
 		s.upgradeHash(ctx, u, password)
 	}
-	pair, err := s.openSession(ctx, u, c)
+	pair, err := s.afterPassword(ctx, u, c)
 	if gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS {
 		return nil, &loginFailure{reason: ReasonLocked, user: u} // locked while we hashed
 	}
@@ -129,12 +129,14 @@ func (s *Service) upgradeHash(ctx context.Context, u *gatehouse.User, password s
 	}
 }
 
-func (s *Service) openSession(ctx context.Context, u *gatehouse.User, c Client) (*TokenPair, error) {
+// openSession opens a session whose tokens carry amr (how the login
+// authenticated; see secondfactor.go).
+func (s *Service) openSession(ctx context.Context, u *gatehouse.User, c Client, amr ...string) (*TokenPair, error) {
 	now := s.now().UTC()
 	sess := &gatehouse.Session{
 		ID: gatehouse.NewID(now), UserID: u.ID,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL),
-		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+		UserAgent: truncate(c.UserAgent, 512), IP: c.IP, AMR: amr,
 	}
 	refresh, err := s.store.CreateSession(ctx, sess)
 	if err != nil {
@@ -144,7 +146,11 @@ func (s *Service) openSession(ctx context.Context, u *gatehouse.User, c Client) 
 }
 
 func (s *Service) pair(u *gatehouse.User, sess *gatehouse.Session, refresh string) (*TokenPair, error) {
-	at, _, err := s.tokens.Issue(u.ID, sess.ID, u.Username)
+	amr := sess.AMR
+	if len(amr) == 0 {
+		amr = []string{AMRPassword} // a session from before amr was kept
+	}
+	at, _, err := s.tokens.Issue(u.ID, sess.ID, u.Username, amr...)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,9 @@ const (
 	// credentials or throttling; Reason is the error code (unavailable when
 	// the hashing pool shed it, internal…).
 	EventLoginError = "login_error"
+	// EventSecondFactorRequired is a right password that now waits for a
+	// second factor (the login event comes with the second step).
+	EventSecondFactorRequired = "second_factor_required"
 )
 
 // Reasons of AuditLoginFailed.
@@ -122,6 +125,7 @@ func (f *loginFailure) Unwrap() error { return errCredentials }
 func (s *Service) loginEvent(ctx context.Context, username string, c Client, pair *TokenPair, err error) {
 	e := gatehouse.AuditEvent{IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 	var lf *loginFailure
+	var sfr *SecondFactorRequired
 	switch code := gatehouse.ErrorCode(err); {
 	case err == nil:
 		e.Type, e.UserID, e.Username, e.SessionID = gatehouse.AuditLogin, pair.User.ID, pair.User.Username, pair.Session.ID
@@ -134,6 +138,8 @@ func (s *Service) loginEvent(ctx context.Context, username string, c Client, pai
 			// field must not end up in the trail.
 			e.Username = username
 		}
+	case errors.As(err, &sfr):
+		e.Type, e.UserID, e.Username = EventSecondFactorRequired, sfr.User.ID, sfr.User.Username
 	case code == gatehouse.ECREDENTIALS:
 		e.Type, e.Reason = gatehouse.AuditLoginFailed, ReasonUnknownUser
 	case code == gatehouse.ETOOMANYREQUESTS:

@@ -5,9 +5,12 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/token"
@@ -30,6 +33,11 @@ type Service struct {
 	log        *slog.Logger
 	observer   Observer
 	audit      *auditWriter
+
+	webauthn     *webauthn.WebAuthn // nil: passkeys are off
+	ceremonyTTL  time.Duration
+	challengeTTL time.Duration
+	totpIssuer   string
 
 	throttling Throttling
 	addrs      *memThrottle // failed logins per client address
@@ -58,6 +66,10 @@ type Config struct {
 	Logger     *slog.Logger     // nil: slog.Default()
 	Observer   Observer         // nil: none; see Observer and Observers
 	Throttling Throttling       // zero: no throttling; see DefaultThrottling
+	Passkeys   PasskeyConfig    // zero: passkeys off; see passkey.go
+
+	ChallengeTTL time.Duration // a login challenge's lifetime; 0: DefaultChallengeTTL
+	TOTPIssuer   string        // the issuer shown by authenticator apps; "": "gatehouse"
 }
 
 // maxAddresses bounds each in-memory throttle (about 100 bytes a record).
@@ -82,9 +94,16 @@ func New(cfg Config) (*Service, error) {
 		throttling: cfg.Throttling,
 		addrs:      newMemThrottle(maxAddresses),
 		regs:       newMemThrottle(maxAddresses),
+
+		challengeTTL: cmp.Or(cfg.ChallengeTTL, DefaultChallengeTTL),
+		totpIssuer:   cmp.Or(cfg.TOTPIssuer, "gatehouse"),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	var err error
+	if s.webauthn, s.ceremonyTTL, err = newWebAuthn(cfg.Passkeys); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.Default()

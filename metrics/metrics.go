@@ -136,6 +136,9 @@ func (m *Metrics) Event(_ context.Context, e gatehouse.AuditEvent) {
 	case auth.EventLoginError:
 		m.logins.WithLabelValues(e.Reason).Inc()
 		return
+	case auth.EventSecondFactorRequired:
+		m.logins.WithLabelValues(gatehouse.ESECONDFACTORREQUIRED).Inc()
+		return
 	case auth.EventRefreshed:
 		outcome := e.Reason
 		if outcome == "" {

@@ -123,8 +123,9 @@ func (db *DB) Revocations(ctx context.Context, after int64, since, now time.Time
 }
 
 // DeleteExpired removes the sessions that expired or were revoked before now
-// (their refresh tokens live on them) and the revocations whose Until is
-// before now, and returns how many rows went.
+// (their refresh tokens live on them), the revocations whose Until is
+// before now and the login challenges that expired before now, and
+// returns how many rows went.
 //
 // It is a janitor, not a unit of work: each statement commits on its own,
 // so that it never holds locks across the tables that the hot path locks in
@@ -135,6 +136,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		{`DELETE FROM sessions WHERE expires_at < ?`, []any{t}},
 		{`DELETE FROM sessions WHERE revoked_at < ?`, []any{t}},
 		{`DELETE FROM revocations WHERE until < ?`, []any{t}},
+		{`DELETE FROM login_challenges WHERE expires_at < ?`, []any{t}},
 	})
 }
 

@@ -18,12 +18,12 @@ const (
 	maxIP        = 64
 )
 
-const sessionCols = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip`
+const sessionCols = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip, s.amr`
 
 func scanSession(row scanner, extra ...any) (*gatehouse.Session, error) {
 	s := &gatehouse.Session{}
 	dest := append([]any{&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.LastUsedAt},
-		timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt}, &s.UserAgent, &s.IP}, extra...)
+		timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt}, &s.UserAgent, &s.IP, amrCol{&s.AMR}}, extra...)
 	return s, row.Scan(dest...)
 }
 
@@ -70,10 +70,10 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) (string, 
 			return err
 		}
 		_, err := c.exec(ctx, `INSERT INTO sessions
-			(id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, refresh_hash, refresh_gen, refresh_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip, amr, refresh_hash, refresh_gen, refresh_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-			nullMicros(s.RevokedAt), s.UserAgent, s.IP, refresh.Hash(), int64(refresh.Gen), key)
+			nullMicros(s.RevokedAt), s.UserAgent, s.IP, amrText(s.AMR), refresh.Hash(), int64(refresh.Gen), key)
 		if isForeignKeyViolation(err) {
 			return errUserNotFound()
 		}

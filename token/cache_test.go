@@ -1,6 +1,7 @@
 package token
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestCacheHit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *got != *want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("claims after a caller changed its copy = %+v, want %+v", *got, *want)
 		}
 	})
@@ -66,7 +67,7 @@ func TestCacheSameOutcome(t *testing.T) {
 				for _, r := range []string{raw, nbf} {
 					want, wantErr := f.uncached.Verify(r)
 					got, err := f.tokens.Verify(r)
-					if gatehouse.ErrorMessage(err) != gatehouse.ErrorMessage(wantErr) || (want == nil) != (got == nil) || want != nil && *got != *want {
+					if gatehouse.ErrorMessage(err) != gatehouse.ErrorMessage(wantErr) || (want == nil) != (got == nil) || want != nil && !reflect.DeepEqual(got, want) {
 						t.Errorf("%s: cached Verify = %+v, %v; uncached %+v, %v", step.name, got, err, want, wantErr)
 					}
 				}

@@ -17,20 +17,22 @@ type Claims struct {
 	ID        string    // jti
 	SessionID string    // sid
 	Username  string    // preferred_username
+	AMR       []string  // amr (RFC 8176): how the session's login authenticated; nil when absent
 }
 
 // issuedClaims is the payload as Issue writes it: a struct rather than a
 // map so that encoding is cheap and its field order fixed, aud a single
 // string (RFC 7519 allows either; a string is what resource servers expect).
 type issuedClaims struct {
-	Issuer    string `json:"iss"`
-	Subject   string `json:"sub"`
-	Audience  string `json:"aud"`
-	ExpiresAt int64  `json:"exp"`
-	IssuedAt  int64  `json:"iat"`
-	ID        string `json:"jti"`
-	SessionID string `json:"sid"`
-	Username  string `json:"preferred_username"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  string   `json:"aud"`
+	ExpiresAt int64    `json:"exp"`
+	IssuedAt  int64    `json:"iat"`
+	ID        string   `json:"jti"`
+	SessionID string   `json:"sid"`
+	Username  string   `json:"preferred_username"`
+	AMR       []string `json:"amr,omitempty"`
 }
 
 // parsedClaims is the payload as Verify decodes it: a struct, not
@@ -38,8 +40,9 @@ type issuedClaims struct {
 // jwt.RegisteredClaims accepts aud as a string or an array.
 type parsedClaims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
-	Username  string `json:"preferred_username"`
+	SessionID string   `json:"sid"`
+	Username  string   `json:"preferred_username"`
+	AMR       []string `json:"amr"`
 }
 
 var (
@@ -78,6 +81,7 @@ func (c *parsedClaims) claims(audience string) *Claims {
 		ID:        c.ID,
 		SessionID: c.SessionID,
 		Username:  c.Username,
+		AMR:       c.AMR,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func FuzzVerify(f *testing.F) {
 				}
 				continue
 			}
-			if *got != *want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("cached claims %+v, uncached %+v", *got, *want)
 			}
 			if why := independentCheck(fx, raw); why != "" {

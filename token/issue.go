@@ -13,8 +13,9 @@ import (
 // whole seconds), ExpiresAt (now+TTL) and ID, a jti of 128 bits from
 // crypto/rand. It signs with the KeySet's current key, named by the kid
 // header. subject and sessionID must not be empty: Verify would refuse the
-// token.
-func (t *Tokens) Issue(subject, sessionID, username string) (string, *Claims, error) {
+// token. amr, when given, is the amr claim (RFC 8176): how the session's
+// login authenticated, so that resource servers can require a second factor.
+func (t *Tokens) Issue(subject, sessionID, username string, amr ...string) (string, *Claims, error) {
 	if subject == "" || sessionID == "" {
 		return "", nil, errors.New("token: Issue needs a subject and a session id")
 	}
@@ -36,6 +37,7 @@ func (t *Tokens) Issue(subject, sessionID, username string) (string, *Claims, er
 		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 		SessionID: sessionID,
 		Username:  username,
+		AMR:       amr,
 	}
 	payload, err := json.Marshal(&issuedClaims{
 		Issuer:    c.Issuer,
@@ -46,6 +48,7 @@ func (t *Tokens) Issue(subject, sessionID, username string) (string, *Claims, er
 		ID:        c.ID,
 		SessionID: c.SessionID,
 		Username:  c.Username,
+		AMR:       c.AMR,
 	})
 	if err != nil {
 		return "", nil, err

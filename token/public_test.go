@@ -1,6 +1,7 @@
 package token
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestPublicKeySetVerifiesAndNeverSigns(t *testing.T) {
 	f := newEdFixture(t)
 	pub := publicFixture(t, f)
 	raw, want := f.issue(t)
-	if got := wantValid(t, pub, raw); *got != *want {
+	if got := wantValid(t, pub, raw); !reflect.DeepEqual(got, want) {
 		t.Errorf("claims = %+v, want %+v", got, want)
 	}
 	if _, _, err := pub.tokens.Issue("u1", "s1", "alice"); err == nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestIssueVerify(t *testing.T) {
 				SessionID: "s1",
 				Username:  "alice",
 			}
-			if got := *issued; got != *want {
+			if got := issued; !reflect.DeepEqual(got, want) {
 				t.Errorf("Issue claims = %+v, want %+v", got, *want)
 			}
 			if got := len(issued.ID); got < 22 { // 128 bits in base64url
@@ -53,7 +54,7 @@ func TestIssueVerify(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-				if *got != *want {
+				if !reflect.DeepEqual(got, want) {
 					t.Errorf("Verify claims = %+v, want %+v", *got, *want)
 				}
 			}
@@ -166,7 +167,7 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify after restart: %v", err)
 	}
-	if *got != *want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("claims = %+v, want %+v", *got, *want)
 	}
 

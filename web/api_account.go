@@ -45,7 +45,7 @@ func (s *server) handleLogin() http.Handler {
 		}
 		pair, err := s.auth.Login(r.Context(), *req.Username, *req.Password, clientOf(r))
 		if err != nil {
-			writeError(w, r, s.log, err)
+			s.writeLoginError(w, r, err)
 			return
 		}
 		encode(w, http.StatusOK, toTokenPair(pair))

@@ -95,16 +95,17 @@ func tokenParam(w http.ResponseWriter, r *http.Request) (string, error) {
 // never active here: they are for the client, not for resource servers.
 func (s *server) handleIntrospect() http.Handler {
 	type response struct {
-		Active    bool   `json:"active"`
-		TokenType string `json:"token_type,omitempty"`
-		Subject   string `json:"sub,omitempty"`
-		Username  string `json:"username,omitempty"`
-		Issuer    string `json:"iss,omitempty"`
-		Audience  string `json:"aud,omitempty"`
-		ExpiresAt int64  `json:"exp,omitempty"`
-		IssuedAt  int64  `json:"iat,omitempty"`
-		ID        string `json:"jti,omitempty"`
-		SessionID string `json:"sid,omitempty"`
+		Active    bool     `json:"active"`
+		TokenType string   `json:"token_type,omitempty"`
+		Subject   string   `json:"sub,omitempty"`
+		Username  string   `json:"username,omitempty"`
+		Issuer    string   `json:"iss,omitempty"`
+		Audience  string   `json:"aud,omitempty"`
+		ExpiresAt int64    `json:"exp,omitempty"`
+		IssuedAt  int64    `json:"iat,omitempty"`
+		ID        string   `json:"jti,omitempty"`
+		SessionID string   `json:"sid,omitempty"`
+		AMR       []string `json:"amr,omitempty"`
 	}
 	fail := writeOAuthError(s.log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +126,7 @@ func (s *server) handleIntrospect() http.Handler {
 		encode(w, http.StatusOK, response{
 			Active: true, TokenType: "Bearer", Subject: c.Subject, Username: c.Username,
 			Issuer: c.Issuer, Audience: c.Audience, ExpiresAt: c.ExpiresAt.Unix(), IssuedAt: c.IssuedAt.Unix(),
-			ID: c.ID, SessionID: c.SessionID,
+			ID: c.ID, SessionID: c.SessionID, AMR: c.AMR,
 		})
 	})
 }

@@ -334,9 +334,9 @@ func TestBrowserKeyboardNoJS(t *testing.T) {
 		t.Fatalf("register by keyboard = %d at %s", st, b.path())
 	}
 	// Tab order on the main page: skip link, brand, log out, the session's
-	// revoke, the password form, log out everywhere.
+	// revoke, two-factor set-up, the password form, log out everywhere.
 	want := []string{
-		"a.skip-link", "a.brand", "button:Log out", "button:Revoke",
+		"a.skip-link", "a.brand", "button:Log out", "button:Revoke", "button:Set up authenticator app",
 		"input#current_password", "input#new_password", "button:Change password", "button:Log out everywhere",
 	}
 	for i, w := range want {
@@ -346,7 +346,7 @@ func TestBrowserKeyboardNoJS(t *testing.T) {
 		}
 	}
 	// Shift+Tab back to the log-out button and press it.
-	for range 5 {
+	for range 6 {
 		step(b, chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	}
 	if got := focused(b); got != "button:Log out" {

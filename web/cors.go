@@ -64,7 +64,7 @@ func (c *corsPolicy) wrap(h http.Handler) http.Handler {
 			hd.Add("Vary", "Access-Control-Request-Headers")
 			if allowed {
 				hd.Set("Access-Control-Allow-Origin", origin)
-				hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE") // PUT: /api/email
+				hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE") // PUT: /api/email; PATCH: passkey names
 				hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				hd.Set("Access-Control-Max-Age", corsMaxAge)
 			}

@@ -32,6 +32,12 @@ var codeStatus = map[string]int{
 	gatehouse.EEMAILTAKEN:       http.StatusConflict,
 	gatehouse.EINVALIDLINK:      http.StatusBadRequest,
 	gatehouse.EMAILUNAVAILABLE:  http.StatusServiceUnavailable,
+	gatehouse.EINVALIDPASSKEY:   http.StatusBadRequest,
+
+	gatehouse.ESECONDFACTORREQUIRED: http.StatusForbidden,
+	gatehouse.EINVALIDCHALLENGE:     http.StatusUnauthorized,
+	gatehouse.EINVALIDSECONDFACTOR:  http.StatusUnauthorized,
+	gatehouse.EFACTOREXISTS:         http.StatusConflict,
 }
 
 // codeTitle is the short, fixed summary of each code (RFC 9457 "title").
@@ -54,6 +60,12 @@ var codeTitle = map[string]string{
 	gatehouse.EEMAILTAKEN:       "Email address taken",
 	gatehouse.EINVALIDLINK:      "Invalid or expired link",
 	gatehouse.EMAILUNAVAILABLE:  "Mail unavailable",
+	gatehouse.EINVALIDPASSKEY:   "Invalid passkey",
+
+	gatehouse.ESECONDFACTORREQUIRED: "Second factor required",
+	gatehouse.EINVALIDCHALLENGE:     "Invalid challenge",
+	gatehouse.EINVALIDSECONDFACTOR:  "Invalid second factor",
+	gatehouse.EFACTOREXISTS:         "Factor exists",
 }
 
 // ProblemTypePrefix begins the "type" URI of every problem document; the
@@ -142,9 +154,15 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 
 // writeProblemDoc fills in p's Type and Title from its Code and writes it.
 func writeProblemDoc(w http.ResponseWriter, p Problem) {
+	writeProblemBody(w, &p, &p)
+}
+
+// writeProblemBody fills in p's Type and Title from its Code and writes
+// body, which is p or a struct that embeds it with extension members.
+func writeProblemBody(w http.ResponseWriter, p *Problem, body any) {
 	p.Type, p.Title = ProblemTypePrefix+p.Code, codeTitle[p.Code]
 	status := p.Status
-	b, _ := json.Marshal(p)
+	b, _ := json.Marshal(body)
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))

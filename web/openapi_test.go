@@ -37,6 +37,17 @@ var htmlPages = map[string]bool{
 	"POST /verify-email":         true,
 	"POST /email":                true,
 	"POST /email/remove":         true,
+
+	"POST /passkeys/register":        true,
+	"POST /passkeys/register/finish": true,
+	"POST /passkeys/{id}/rename":     true,
+	"POST /passkeys/{id}/delete":     true,
+	"GET /login/second-factor":       true,
+	"POST /login/second-factor":      true,
+	"POST /mfa/totp":                 true,
+	"POST /mfa/totp/confirm":         true,
+	"POST /mfa/totp/disable":         true,
+	"POST /mfa/recovery-codes":       true,
 }
 
 // loadOpenAPI parses the embedded document.

@@ -25,10 +25,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pageSecurityPolicy allows the page nothing but our own stylesheet and
-// images, and forms that post to us. With no script source at all, an
-// injected <script> could not run even if escaping ever failed.
-const pageSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
+// pageSecurityPolicy allows the page nothing but our own stylesheet,
+// images and script files (passkeys.js), and forms that post to us. No
+// inline script and no eval: an injected <script> could not run even if
+// escaping ever failed. The script fetches nothing (no connect-src).
+const pageSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // pages holds the parsed templates, one set per page, and the stylesheet
@@ -39,7 +40,10 @@ type pages struct {
 }
 
 // pageNames are the templates that are whole pages; layout.html wraps them.
-var pageNames = []string{"auth", "main", "error", "email"}
+var pageNames = []string{"auth", "main", "error", "email", "secondfactor"}
+
+// pageParts are the templates a page includes besides layout.html.
+var pageParts = map[string][]string{"main": {"mfa", "passkeys"}, "secondfactor": {"passkeys"}}
 
 func newPages() *pages {
 	p := &pages{sets: map[string]*template.Template{}, assetHash: hashAssets()}
@@ -49,7 +53,11 @@ func newPages() *pages {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	for _, name := range pageNames {
 		t := template.Must(base.Clone())
-		p.sets[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
+		files := []string{"templates/" + name + ".html"}
+		for _, part := range pageParts[name] {
+			files = append(files, "templates/"+part+".html")
+		}
+		p.sets[name] = template.Must(t.ParseFS(templateFS, files...))
 	}
 	return p
 }
@@ -85,7 +93,9 @@ type pageData struct {
 	// main.html
 	User     *gatehouse.User
 	Sessions []sessionView
-	PwError  bool // Error belongs to the password form
+	PwError  bool          // Error belongs to the password form
+	MFA      *mfaView      // the two-factor card (mfa.html); nil: read from the store
+	Passkeys *passkeysView // nil: passkeys are off (pages_passkey.go)
 
 	// email.html and the email section of main.html (pages_email.go)
 	Token      string          // the link's token, posted back by the form

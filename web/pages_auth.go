@@ -75,7 +75,9 @@ func (s *server) handleLoginForm() http.Handler {
 			return
 		}
 		pair, err := s.auth.Login(r.Context(), username, password, clientOf(r))
-		if err != nil {
+		if startSecondFactor(w, r, err) { // pages_mfa.go
+			return
+		} else if err != nil {
 			s.authFormError(w, r, "login", username, err)
 			return
 		}

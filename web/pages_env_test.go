@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,13 +49,15 @@ type pageOpts struct {
 	pool     *auth.Pool // nil: the default
 	cors     []string   // CORS_ALLOWED_ORIGINS
 	tls      bool       // serve HTTPS
+	passkeys bool       // passkeys on, for pages opened at LocalURL
 }
 
 // pageEnv is a gatehouse server for page tests.
 type pageEnv struct {
-	URL string
-	srv *httptest.Server
-	svc *auth.Service
+	URL      string
+	LocalURL string // the same server as http://localhost:port: WebAuthn refuses IP addresses
+	srv      *httptest.Server
+	svc      *auth.Service
 }
 
 func newPageEnv(t testing.TB, o pageOpts) *pageEnv {
@@ -82,6 +86,15 @@ func newPageEnv(t testing.TB, o pageOpts) *pageEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listener comes first: with passkeys, the service must know the
+	// origin the pages are served at.
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	local := "http://localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	var passkeys auth.PasskeyConfig
+	if o.passkeys {
+		passkeys = auth.PasskeyConfig{RPID: "localhost", Origins: []string{local}}
+	}
 	svc, err := auth.New(auth.Config{
 		Store:      db,
 		Tokens:     token.New(keys, token.Options{Issuer: "http://test", Audience: "gatehouse", TTL: 15 * time.Minute, Now: now, CacheSize: -1}),
@@ -89,19 +102,18 @@ func newPageEnv(t testing.TB, o pageOpts) *pageEnv {
 		Pool:       o.pool,
 		RefreshTTL: 24 * time.Hour,
 		Now:        now,
+		Passkeys:   passkeys,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := web.NewServer(web.Deps{Auth: svc, Keys: keys, Store: db, CORSAllowedOrigins: o.cors})
-	var srv *httptest.Server
+	srv.Config.Handler = web.NewServer(web.Deps{Auth: svc, Keys: keys, Store: db, CORSAllowedOrigins: o.cors})
 	if o.tls {
-		srv = httptest.NewTLSServer(h)
+		srv.StartTLS()
 	} else {
-		srv = httptest.NewServer(h)
+		srv.Start()
 	}
-	t.Cleanup(srv.Close)
-	return &pageEnv{URL: srv.URL, srv: srv, svc: svc}
+	return &pageEnv{URL: srv.URL, LocalURL: local, srv: srv, svc: svc}
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow

@@ -88,9 +88,20 @@ func (s *server) renderMain(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	now := time.Now()
+	if d.Passkeys, err = s.passkeysFor(r, p, d.Passkeys, now); err != nil {
+		s.pageFailure(w, r, err, "/main")
+		return
+	}
 	d.Sessions = make([]sessionView, 0, len(list))
 	for _, sess := range list {
 		d.Sessions = append(d.Sessions, toSessionView(sess, p.SessionID, now))
+	}
+	if d.MFA == nil {
+		d.MFA = &mfaView{}
+	}
+	if err := s.mfaState(r, p, d.MFA); err != nil {
+		s.pageFailure(w, r, err, "/main")
+		return
 	}
 	d.Title = u.Username
 	d.User = u

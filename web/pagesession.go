@@ -116,6 +116,12 @@ var flashText = map[string]string{
 	"others":     "Every other session has been logged out.",
 	"password":   "Your password has been changed. Every other session has been logged out.",
 	"expired":    "Your session has ended. Please log in again.",
+
+	"passkey-added":   "Your passkey has been added. Every other session has been logged out.",
+	"passkey-renamed": "The passkey has been renamed.",
+	"passkey-removed": "The passkey has been removed. Every other session has been logged out.",
+	"challenge":       "Your login took too long or was already used. Please log in again.",
+	"mfa_off":         "Two-factor authentication is off. Every other session has been logged out.",
 }
 
 // setFlash leaves a message for the next page.

@@ -33,6 +33,14 @@ func (s *server) routes(mux *router) {
 	api("POST", "/api/email/verify", s.emailOnly(s.handleVerifyEmail()))
 	api("POST", "/api/password/forgot", s.emailOnly(s.handleForgotPassword()))
 	api("POST", "/api/password/reset", s.emailOnly(s.handleResetPassword()))
+	api("POST", "/api/login/second-factor/passkey", s.handleLoginPasskeyBegin())
+	api("POST", "/api/mfa/passkeys/register/begin", s.authenticated(s.handlePasskeyRegisterBegin()))
+	api("POST", "/api/mfa/passkeys/register/finish", s.authenticated(s.handlePasskeyRegisterFinish()))
+	api("GET", "/api/mfa/passkeys", s.authenticated(s.handlePasskeys()))
+	mux.Handle("PATCH /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleRenamePasskey())))
+	mux.Handle("DELETE /api/mfa/passkeys/{id}", noStore(s.authenticated(s.handleDeletePasskey())))
+	mux.Handle("/api/mfa/passkeys/{id}", s.methodNotAllowed("PATCH", "DELETE"))
+	s.mfaRoutes(mux, api) // api_mfa.go
 
 	api("GET", "/.well-known/jwks.json", s.handleJWKS())
 	api("GET", "/.well-known/oauth-authorization-server", s.handleMetadata())
@@ -59,6 +67,10 @@ func (s *server) routes(mux *router) {
 	page("POST /logout", s.handleLogoutForm())
 	page("POST /password", s.handlePasswordForm())
 	page("POST /sessions/{id}/revoke", s.handleRevokeForm())
+	page("POST /passkeys/register", s.handlePasskeyRegisterForm())
+	page("POST /passkeys/register/finish", s.handlePasskeyFinishForm())
+	page("POST /passkeys/{id}/rename", s.handlePasskeyRenameForm())
+	page("POST /passkeys/{id}/delete", s.handlePasskeyDeleteForm())
 	page("GET /static/{file}", s.handleStatic())
 	// Email pages (pages_email.go); the links in mails carry a token, so
 	// those pages send no Referer at all.
@@ -70,11 +82,13 @@ func (s *server) routes(mux *router) {
 	page("POST /verify-email", noReferrer(s.handleVerifyForm()))
 	page("POST /email", s.handleEmailForm())
 	page("POST /email/remove", s.handleEmailRemoveForm())
+	s.mfaPageRoutes(mux, page) // pages_mfa.go
 	for _, p := range []string{"/login", "/register", "/forgot", "/reset", "/verify-email"} {
 		mux.Handle(p, s.pageMethodNotAllowed("GET", "HEAD", "POST"))
 	}
 	mux.Handle("/main", s.pageMethodNotAllowed("GET", "HEAD"))
-	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke", "/email", "/email/remove"} {
+	for _, p := range []string{"/logout", "/password", "/sessions/{id}/revoke", "/email", "/email/remove",
+		"/passkeys/register", "/passkeys/register/finish", "/passkeys/{id}/rename", "/passkeys/{id}/delete"} {
 		mux.Handle(p, s.pageMethodNotAllowed("POST"))
 	}
 

@@ -19,6 +19,8 @@ var userCommands = []command{
 	{name: "lock", args: "NAME", nargs: [2]int{1, 1}, run: userLock,
 		about: "lock a user out and revoke all of their sessions"},
 	{name: "unlock", args: "NAME", nargs: [2]int{1, 1}, run: userUnlock, about: "let a locked user log in again"},
+	{name: "reset-mfa", args: "NAME", nargs: [2]int{1, 1}, run: userResetMFA,
+		about: "remove a user's second factors (TOTP, recovery codes, passkeys) and revoke all of their sessions"},
 	{name: "delete", args: "NAME", nargs: [2]int{1, 1}, run: userDelete,
 		about: "delete a user and revoke all of their sessions"},
 }
@@ -165,6 +167,27 @@ func userDelete(ctx context.Context, a *app, c *cli) error {
 	}
 	return c.output(map[string]any{"deleted": toUserJSON(u)}, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "deleted user %s and revoked their sessions\n", u.Username)
+		return err
+	})
+}
+
+// userResetMFA is for a user who lost both the authenticator and the
+// recovery codes: after it, the password alone logs in again.
+func userResetMFA(ctx context.Context, a *app, c *cli) error {
+	u, err := a.lookupUser(ctx, c.args[0])
+	if err != nil {
+		return err
+	}
+	removed, n, err := a.auth.ResetSecondFactors(ctx, u.ID)
+	if err != nil {
+		return userError(err)
+	}
+	return c.output(map[string]any{"user": toUserJSON(u), "removed": removed, "revoked_sessions": n}, func(w io.Writer) error {
+		if !removed {
+			_, err := fmt.Fprintf(w, "user %s has no second factor\n", u.Username)
+			return err
+		}
+		_, err := fmt.Fprintf(w, "removed the second factor of user %s and revoked %d sessions\n", u.Username, n)
 		return err
 	})
 }

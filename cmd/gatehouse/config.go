@@ -39,6 +39,8 @@ type config struct {
 	ServiceClients []web.ServiceClient `env:"SERVICE_CLIENTS"`
 	abuseConfig                        // throttles, proxies, hashing pool: config_abuse.go
 	mailConfig                         // SMTP, links and the email flows: config_mail.go
+	webauthnConfig                     // passkeys: config_webauthn.go
+	mfaConfig                          // second factors: config_mfa.go
 }
 
 // defaultRevocationSync is how often an instance reads the revocations
@@ -79,8 +81,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		CORSOrigins:      r.origins("CORS_ALLOWED_ORIGINS"),
 	}
 	c.abuseConfig = loadAbuseConfig(&r)
+	c.mfaConfig = loadMFAConfig(&r)
 	c.Issuer = r.str("ISSUER", "http://"+c.Addr)
 	c.mailConfig = loadMailConfig(&r, c.Issuer)
+	c.webauthnConfig = loadWebAuthnConfig(&r, c.Issuer)
 	c.DB = r.pool()
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = mysqlFromParts(getenv)

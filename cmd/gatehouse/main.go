@@ -3,7 +3,7 @@
 //
 //	gatehouse [serve]        run the server (the default)
 //	gatehouse migrate        apply database migrations and exit
-//	gatehouse user add|list|show|lock|unlock|delete
+//	gatehouse user add|list|show|lock|unlock|reset-mfa|delete
 //	gatehouse sessions list|revoke
 //	gatehouse keys list|rotate
 //	gatehouse audit          list the audit trail
@@ -87,7 +87,7 @@ const usage = `usage: gatehouse <command> [flags]
 commands:
   serve       run the server (default when no command is given)
   migrate     apply database migrations and exit
-  user        add, list, show, lock, unlock or delete users
+  user        add, list, show, lock, unlock, reset-mfa or delete users
   sessions    list or revoke a user's sessions
   keys        list or rotate the token signing keys
   audit       list the audit trail (--user, --type, --since, --limit)

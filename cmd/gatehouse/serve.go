@@ -92,6 +92,10 @@ func (a *app) init(ctx context.Context) (err error) {
 		Observer:   a.observer(),
 		Pool:       a.cfg.pool(),
 		Throttling: a.cfg.throttling(),
+		Passkeys:   a.cfg.passkeys(),
+
+		ChallengeTTL: a.cfg.SecondFactorTTL,
+		TOTPIssuer:   a.cfg.TOTPIssuer,
 	})
 	if err != nil {
 		return err
