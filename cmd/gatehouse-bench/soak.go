@@ -182,14 +182,17 @@ func (s *soak) start(ctx context.Context, wg *sync.WaitGroup) {
 	s.paced(ctx, wg, 4, s.cfg.writeRate/2, s.logouts(ctx, addr))
 }
 
-// logouts logs out sessions made a few hundred at a time.
+// logouts logs out sessions made up to a few hundred at a time: as many as
+// a quarter of the token lifetime uses at the logout rate, so that the
+// last of a batch is used long before its access token expires.
 func (s *soak) logouts(ctx context.Context, addr string) op {
 	c := newConn(addr)
+	batch := int(min(200, max(1, s.cfg.writeRate/2*s.cfg.ttl.Seconds()/4)))
 	var pending []cred
 	return func() error {
 		if len(pending) == 0 {
 			var err error
-			if pending, err = newSessions(ctx, s.b.g.store, s.b.g.tokens, s.b.loginUsers, 200); err != nil {
+			if pending, err = newSessions(ctx, s.b.g.store, s.b.g.tokens, s.b.loginUsers, batch); err != nil {
 				return err
 			}
 		}
