@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -61,5 +62,42 @@ func TestAbandonedRequest(t *testing.T) {
 	writeError(w, httptest.NewRequest("POST", "/api/login", nil), log, fmt.Errorf("sqldb: boom"))
 	if w.Code != http.StatusInternalServerError || !strings.Contains(logs.String(), "level=ERROR") {
 		t.Fatalf("status %d, log %q", w.Code, logs.String())
+	}
+}
+
+// TestAccessTextMatchesSlog: the access line written directly is, byte
+// for byte, the line slog's TextHandler wrapped in LogHandler writes for
+// the record logAccess logs, for values that need quoting or not.
+func TestAccessTextMatchesSlog(t *testing.T) {
+	at := time.Date(2026, 11, 26, 6, 30, 1, 987654321, time.UTC)
+	for _, c := range []struct {
+		method, path, route, ip, id string
+		status                      int
+		d                           time.Duration
+		n                           int64
+	}{
+		{"GET", "/api/main", "GET /api/main", "127.0.0.1", "0123456789abcdef", 200, 974 * time.Microsecond, 138},
+		{"POST", "/api/login", "POST /api/login", "2001:db8::1", "req-1", 401, 250 * time.Millisecond, 0},
+		{"GET", "/a b/=\"q\"\\x", "unmatched", "", "", 404, 0, 12},
+		{"BREW", "/\x00\x1f\x7f/é/\u00a0/\u2028/\xff", "unmatched", "::ffff:1.2.3.4", "a.b_c:d-e", 405, 3 * time.Hour, 1 << 40},
+		{"GET", "", "", "10.0.0.1", "", 499, 1500 * time.Millisecond, -1},
+	} {
+		var want bytes.Buffer
+		h := LogHandler(slog.NewTextHandler(&want, nil))
+		ctx := context.Background()
+		if c.id != "" {
+			ctx = context.WithValue(ctx, requestIDKey{}, c.id)
+		}
+		r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+		r.AddAttrs(slog.String("method", c.method), slog.String("path", c.path), slog.String("route", c.route),
+			slog.Int("status", c.status), slog.Float64("duration_ms", float64(c.d.Microseconds())/1000),
+			slog.Int64("bytes", c.n), slog.String("ip", c.ip))
+		if err := h.Handle(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got := appendAccessText(nil, at, c.method, c.path, c.route, c.status, c.d, c.n, c.ip, c.id)
+		if string(got) != want.String() {
+			t.Errorf("access line\n got %q\nwant %q", got, want.String())
+		}
 	}
 }

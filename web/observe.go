@@ -5,7 +5,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -130,6 +134,13 @@ func (s *server) logAccess(r *http.Request, c auth.Client, sw *statusWriter, d t
 	if route == "" || route == "/" {
 		route = "unmatched"
 	}
+	if s.accessOut != nil {
+		b := lineBufs.Get().(*[]byte)
+		*b = appendAccessText((*b)[:0], time.Now(), r.Method, path, route, sw.status, d, sw.bytes, c.IP, RequestID(ctx))
+		s.accessOut.Write(*b)
+		lineBufs.Put(b)
+		return
+	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 		slog.String("method", r.Method), slog.String("path", path), slog.String("route", route),
 		slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
@@ -154,3 +165,74 @@ func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+// lineBufs holds the buffers access lines are formatted in.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendAccessText appends the access line as log/slog's TextHandler,
+// wrapped in LogHandler, writes the record logAccess would log: the same
+// keys, order, time format, number formats and quoting.
+func appendAccessText(b []byte, t time.Time, method, path, route string, status int, d time.Duration, n int64, ip, id string) []byte {
+	b = append(b, "time="...)
+	b = appendMillis(b, t)
+	b = append(b, " level=INFO msg=request method="...)
+	b = appendTextString(b, method)
+	b = append(b, " path="...)
+	b = appendTextString(b, path)
+	b = append(b, " route="...)
+	b = appendTextString(b, route)
+	b = append(b, " status="...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, " duration_ms="...)
+	b = strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'g', -1, 64)
+	b = append(b, " bytes="...)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, " ip="...)
+	b = appendTextString(b, ip)
+	if id != "" {
+		b = append(b, " request_id="...)
+		b = appendTextString(b, id)
+	}
+	return append(b, '\n')
+}
+
+// appendMillis appends t as RFC 3339 with exactly three fractional
+// digits, as slog does.
+func appendMillis(b []byte, t time.Time) []byte {
+	const prefix = len("2006-01-02T15:04:05.000")
+	n := len(b)
+	b = t.Truncate(time.Millisecond).Add(time.Millisecond/10).AppendFormat(b, time.RFC3339Nano)
+	return append(b[:n+prefix], b[n+prefix+1:]...) // drop the fourth digit
+}
+
+// appendTextString appends s bare, or quoted where slog's TextHandler
+// quotes: empty, or with a space, '=', '"', a control character, an
+// invalid or a non-printable rune.
+func appendTextString(b []byte, s string) []byte {
+	if textNeedsQuoting(s) {
+		return strconv.AppendQuote(b, s)
+	}
+	return append(b, s...)
+}
+
+func textNeedsQuoting(s string) bool {
+	if s == "" {
+		return true
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == ' ' || c == '=' || c == '"' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}

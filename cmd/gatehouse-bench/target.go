@@ -65,7 +65,7 @@ func startGatehouse(ctx context.Context, tc targetConfig) (*gatehouseTarget, err
 }
 
 func (g *gatehouseTarget) open(ctx context.Context, url string, tc targetConfig) error {
-	log, err := serverLogger(tc)
+	log, accessOut, err := serverLogger(tc)
 	if err != nil {
 		return err
 	}
@@ -107,26 +107,29 @@ func (g *gatehouseTarget) open(ctx context.Context, url string, tc targetConfig)
 	}
 	h := web.NewServer(web.Deps{
 		Auth: g.auth, Keys: keys, Store: g.store, Logger: log, Metrics: m.Handler(), Requests: m,
-		AccessLog: tc.accessLog,
+		AccessLog: tc.accessLog, AccessLogText: accessOut,
 	})
 	g.addr, g.srv, err = serve(h, log)
 	return err
 }
 
 // serverLogger is the server's logger: warnings to tc.log, and with the
-// access log on, every line at info (one a request) formatted as serve
-// formats it by default and written to the null device, so that the
-// server pays for each line as one logging to a file does.
-func serverLogger(tc targetConfig) (*slog.Logger, error) {
+// access log on, every line at info formatted as serve formats it by
+// default and written to the null device, so that the server pays for
+// each line as one logging to a file does. The access lines themselves
+// go, as serve sends them, straight to the returned writer
+// (web.Deps.AccessLogText).
+func serverLogger(tc targetConfig) (*slog.Logger, io.Writer, error) {
 	var h slog.Handler = slog.NewTextHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelWarn})
-	if tc.accessLog {
-		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			return nil, err
-		}
-		h = teeHandler{h, slog.NewTextHandler(null, &slog.HandlerOptions{Level: slog.LevelInfo})}
+	if !tc.accessLog {
+		return slog.New(web.LogHandler(h)), nil, nil
 	}
-	return slog.New(web.LogHandler(h)), nil
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	h = teeHandler{h, slog.NewTextHandler(null, &slog.HandlerOptions{Level: slog.LevelInfo})}
+	return slog.New(web.LogHandler(h)), null, nil
 }
 
 // teeHandler hands each record to every handler that takes its level.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/web"
@@ -22,6 +23,29 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(web.LogHandler(h))
+}
+
+// lockedWriter serializes the writes of the log handler and of the
+// access log, which writes its lines directly (web.Deps.AccessLogText).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// accessLogText is where the access log writes its lines directly: the
+// log's output in the text format; nil in JSON, whose lines go through
+// the handler.
+func (a *app) accessLogText() io.Writer {
+	if a.cfg.LogFormat == "json" {
+		return nil
+	}
+	return a.logOut
 }
 
 // secretKeys are the words that mark an attribute as a secret. gatehouse

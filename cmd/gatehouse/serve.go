@@ -29,6 +29,7 @@ const keySyncInterval = 10 * time.Second
 type app struct {
 	cfg     *config
 	log     *slog.Logger
+	logOut  io.Writer // where log lines go: the access log writes there directly in text format
 	store   *sqldb.DB
 	keys    *token.KeySet
 	auth    *auth.Service
@@ -56,7 +57,8 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 // newApp opens the store without touching a database server: only a bad
 // url or an SQLite file that cannot be opened fails here.
 func newApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
-	log := newLogger(cfg, stderr)
+	out := &lockedWriter{w: stderr}
+	log := newLogger(cfg, out)
 	if cfg.BcryptCost < 10 {
 		log.Warn("BCRYPT_COST is below 10: for tests only, passwords are weakly protected", "cost", cfg.BcryptCost)
 	}
@@ -67,7 +69,7 @@ func newApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &app{cfg: cfg, log: log, store: db, metrics: m}, nil
+	return &app{cfg: cfg, log: log, logOut: out, store: db, metrics: m}, nil
 }
 
 func (a *app) init(ctx context.Context) (err error) {
@@ -206,7 +208,7 @@ func (a *app) becomeReady(ctx context.Context, h *handlerSwitch) error {
 		return err
 	}
 	h.set(withDeadline(web.NewServer(web.Deps{Auth: a.auth, Keys: a.keys, Store: a.store, Logger: a.log,
-		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog,
+		Metrics: a.metrics.Handler(), Requests: a.metrics, AccessLog: a.cfg.AccessLog, AccessLogText: a.accessLogText(),
 		CSRFKey: a.csrfKey, CORSAllowedOrigins: a.cfg.CORSOrigins, ServiceClients: a.cfg.ServiceClients,
 		TrustedProxies: a.cfg.TrustedProxies, ClientIPHeader: a.cfg.ClientIPHeader, Email: a.newEmail()}), a.cfg.RequestTimeout))
 	a.log.Info("gatehouse ready", "store", a.store.Dialect(), "alg", a.keys.Algorithm())
