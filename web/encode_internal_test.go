@@ -101,3 +101,22 @@ func TestAccessTextMatchesSlog(t *testing.T) {
 		}
 	}
 }
+
+// TestIsB64Token: RFC 6750's b64token, byte by byte, and its trailing '='.
+func TestIsB64Token(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+	for c := range 256 {
+		want := strings.IndexByte(alphabet, byte(c)) >= 0
+		if got := isB64Token("ab" + string(rune(c))[:1] + "cd=="); c < 0x80 && got != want {
+			t.Errorf("isB64Token with %q = %v, want %v", rune(c), got, want)
+		}
+		if got := isB64Token("ab" + string([]byte{byte(c)}) + "cd"); got != want {
+			t.Errorf("isB64Token with byte %#x = %v, want %v", c, got, want)
+		}
+	}
+	for s, want := range map[string]bool{"": false, "=": false, "a=": true, "a==": true, "a=b": false, "a b": false} {
+		if got := isB64Token(s); got != want {
+			t.Errorf("isB64Token(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
