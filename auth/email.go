@@ -214,13 +214,19 @@ func (e *Email) Account(ctx context.Context, p *Principal) (*gatehouse.User, err
 
 // SetEmail asks for email to become the principal's address: a link to
 // verify it is mailed to it, and the current address, if any, stays until
-// the link is followed; the current address is told of the change.
-func (e *Email) SetEmail(ctx context.Context, p *Principal, email string) error {
+// the link is followed; the current address is told of the change. It
+// needs a fresh TOTP code or the password (exactly one, as proveUser):
+// the address can reset the password, so a stolen access token alone
+// must not be able to change it.
+func (e *Email) SetEmail(ctx context.Context, p *Principal, email, code, password string) error {
 	if !e.Enabled() {
 		return errMailOff
 	}
 	email, err := NormalizeEmail(email)
 	if err != nil {
+		return err
+	}
+	if err := e.s.proveUser(ctx, p, code, password); err != nil {
 		return err
 	}
 	u, err := e.Account(ctx, p)
@@ -259,9 +265,13 @@ func (e *Email) SetEmail(ctx context.Context, p *Principal, email string) error 
 	return nil
 }
 
-// RemoveEmail removes the principal's addresses, verified and pending;
-// the removed verified address is told.
-func (e *Email) RemoveEmail(ctx context.Context, p *Principal) error {
+// RemoveEmail removes the principal's addresses, verified and pending,
+// after a fresh TOTP code or the password (exactly one); the removed
+// verified address is told.
+func (e *Email) RemoveEmail(ctx context.Context, p *Principal, code, password string) error {
+	if err := e.s.proveUser(ctx, p, code, password); err != nil {
+		return err
+	}
 	u, err := e.Account(ctx, p)
 	if err != nil {
 		return err

@@ -27,15 +27,20 @@ func (s *server) emailOnly(h http.Handler) http.Handler {
 func (s *server) handleSetEmail() http.Handler {
 	type request struct {
 		Email *string `json:"email"`
+		reauthRequest
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
+		var code, password string
 		err := decode(w, r, &req, false)
 		if err == nil {
 			err = required(namedField{"email", req.Email})
 		}
 		if err == nil {
-			err = s.email.SetEmail(r.Context(), PrincipalFrom(r.Context()), *req.Email)
+			code, password, err = req.values()
+		}
+		if err == nil {
+			err = s.email.SetEmail(r.Context(), PrincipalFrom(r.Context()), *req.Email, code, password)
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)
@@ -60,7 +65,16 @@ func (s *server) writeAccount(w http.ResponseWriter, r *http.Request, status int
 
 func (s *server) handleDeleteEmail() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.email.RemoveEmail(r.Context(), PrincipalFrom(r.Context())); err != nil {
+		var req reauthRequest
+		var code, password string
+		err := decode(w, r, &req, false)
+		if err == nil {
+			code, password, err = req.values()
+		}
+		if err == nil {
+			err = s.email.RemoveEmail(r.Context(), PrincipalFrom(r.Context()), code, password)
+		}
+		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}

@@ -21,6 +21,7 @@ func TestBrowserEmail(t *testing.T) {
 		t.Fatalf("register = %d at %s", st, b.path())
 	}
 	b.fill("#email", "alice@example.com")
+	b.fill("#email_password", pw)
 	if st := b.click(`form[action="/email"] button`); st != 200 || b.path() != "/main" {
 		t.Fatalf("email form = %d at %s", st, b.path())
 	}

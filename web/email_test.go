@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/smtptest"
 )
 
@@ -22,12 +23,12 @@ const (
 	subjFactor   = "A new sign-in factor was added"
 )
 
-// verifyEmail sets the user's address through the API and follows the
-// mailed link; it returns the user.
-func (e *mailEnv) verifyEmail(t *testing.T, bearer, addr string) map[string]any {
+// verifyEmail sets the user's address through the API (proved by the
+// password) and follows the mailed link; it returns the user.
+func (e *mailEnv) verifyEmail(t *testing.T, bearer, password, addr string) map[string]any {
 	t.Helper()
 	before := e.smtp.Count(addr)
-	r := call(t, "PUT", e.URL+"/api/email", bearer, map[string]string{"email": addr})
+	r := call(t, "PUT", e.URL+"/api/email", bearer, map[string]string{"email": addr, "password": password})
 	if r.status != 202 {
 		t.Fatalf("PUT /api/email %s: %d %s", addr, r.status, r.raw)
 	}
@@ -61,7 +62,7 @@ func TestEmailFlowThroughAPI(t *testing.T) {
 	if ks := userKeys(me.body["user"].(map[string]any)); !slices.Equal(ks, []string{"created_at", "id", "username"}) {
 		t.Fatalf("User without an address has keys %v", ks)
 	}
-	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "Alice@Example.com"})
+	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "Alice@Example.com", "password": "correct horse battery"})
 	if r.status != 202 {
 		t.Fatalf("PUT /api/email: %d %s", r.status, r.raw)
 	}
@@ -127,9 +128,9 @@ func TestEmailChange(t *testing.T) {
 	e := newMailEnv(t, mailOpts{})
 	register(t, e.URL, "alice", "correct horse battery")
 	tok := login(t, e.URL, "alice", "correct horse battery")
-	e.verifyEmail(t, tok, "old@example.com")
+	e.verifyEmail(t, tok, "correct horse battery", "old@example.com")
 
-	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "new@example.com"})
+	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "new@example.com", "password": "correct horse battery"})
 	if u := r.body["user"].(map[string]any); r.status != 202 || u["email"] != "old@example.com" || u["email_verified"] != true || u["pending_email"] != "new@example.com" {
 		t.Fatalf("PUT: %d %s", r.status, r.raw)
 	}
@@ -137,10 +138,10 @@ func TestEmailChange(t *testing.T) {
 	if text, _ := notice.Part("text/plain"); !strings.Contains(text, "Hello alice") || !strings.Contains(text, "127.0.0.1") {
 		t.Fatalf("notice text:\n%s", text)
 	}
-	if u := e.verifyEmail(t, tok, "new@example.com"); u["email"] != "new@example.com" {
+	if u := e.verifyEmail(t, tok, "correct horse battery", "new@example.com"); u["email"] != "new@example.com" {
 		t.Fatalf("after the change: %v", u)
 	}
-	if r := call(t, "DELETE", e.URL+"/api/email", tok, nil); r.status != 204 {
+	if r := call(t, "DELETE", e.URL+"/api/email", tok, map[string]string{"password": "correct horse battery"}); r.status != 204 {
 		t.Fatalf("DELETE: %d %s", r.status, r.raw)
 	}
 	e.waitMail(t, "new@example.com", subjRemoved)
@@ -149,10 +150,81 @@ func TestEmailChange(t *testing.T) {
 		t.Fatalf("after removal the User has keys %v", ks)
 	}
 	for _, bad := range []string{"not an address", "a@b", "Alice <a@example.com>", "é@example.com", strings.Repeat("a", 250) + "@example.com"} {
-		if r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": bad}); r.status != 422 || r.body["code"] != gatehouse.EINVALIDEMAIL {
+		if r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": bad, "password": "correct horse battery"}); r.status != 422 || r.body["code"] != gatehouse.EINVALIDEMAIL {
 			t.Errorf("PUT %q: %d %s; want 422 invalid_email", bad, r.status, r.raw)
 		}
 	}
+}
+
+// TestEmailNeedsProof: changing or removing the address needs the
+// password or a fresh TOTP code, so that an access token alone cannot
+// point the account at another address; a failed attempt changes nothing.
+func TestEmailNeedsProof(t *testing.T) {
+	c := &clock{t: time.Now().Add(time.Minute)} // after the signing key's NotBefore
+	e := newMailEnv(t, mailOpts{clock: c})
+	register(t, e.URL, "alice", "alice password")
+	tok := login(t, e.URL, "alice", "alice password")
+	e.verifyEmail(t, tok, "alice password", "old@example.com")
+	unchanged := func(what string) {
+		t.Helper()
+		u := call(t, "GET", e.URL+"/api/me", tok, nil).body["user"].(map[string]any)
+		if u["email"] != "old@example.com" || u["email_verified"] != true || u["pending_email"] != nil {
+			t.Fatalf("after %s the user is %v", what, u)
+		}
+	}
+	for _, tc := range []struct {
+		method string
+		body   map[string]string
+		status int
+		code   string
+	}{
+		{"PUT", map[string]string{"email": "evil@example.com"}, 400, gatehouse.EMALFORMED},
+		{"PUT", map[string]string{"email": "evil@example.com", "password": "alice password", "code": "123456"}, 400, gatehouse.EMALFORMED},
+		{"PUT", map[string]string{"email": "evil@example.com", "password": "wrong password"}, 401, gatehouse.ECREDENTIALS},
+		{"PUT", map[string]string{"email": "evil@example.com", "code": "123456"}, 401, gatehouse.EINVALIDSECONDFACTOR}, // no TOTP yet
+		{"DELETE", map[string]string{}, 400, gatehouse.EMALFORMED},
+		{"DELETE", map[string]string{"password": "wrong password"}, 401, gatehouse.ECREDENTIALS},
+	} {
+		r := call(t, tc.method, e.URL+"/api/email", tok, tc.body)
+		if r.status != tc.status || r.body["code"] != tc.code {
+			t.Fatalf("%s %v: %d %s; want %d %s", tc.method, tc.body, r.status, r.raw, tc.status, tc.code)
+		}
+		unchanged(tc.method + " " + tc.code)
+	}
+	if n := e.smtp.Count("evil@example.com"); n != 0 {
+		t.Fatalf("%d mails went to the unproved address", n)
+	}
+
+	// With TOTP on, a fresh code proves the user too.
+	r := call(t, "POST", e.URL+"/api/mfa/totp", tok, nil)
+	if r.status != 201 {
+		t.Fatalf("enrol: %d %s", r.status, r.raw)
+	}
+	secret := r.body["secret"].(string)
+	code := func() string {
+		t.Helper()
+		s, err := auth.TOTPCode(secret, c.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code()}); r.status != 200 {
+		t.Fatalf("confirm: %d %s", r.status, r.raw)
+	}
+	c.Add(30 * time.Second)
+	r = call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "new@example.com", "code": code()})
+	if r.status != 202 || r.body["user"].(map[string]any)["pending_email"] != "new@example.com" {
+		t.Fatalf("PUT with a TOTP code: %d %s", r.status, r.raw)
+	}
+	if r := call(t, "DELETE", e.URL+"/api/email", tok, map[string]string{"code": code()}); r.status != 401 || r.body["code"] != gatehouse.EINVALIDSECONDFACTOR {
+		t.Fatalf("DELETE with a used code: %d %s", r.status, r.raw)
+	}
+	c.Add(30 * time.Second)
+	if r := call(t, "DELETE", e.URL+"/api/email", tok, map[string]string{"code": code()}); r.status != 204 {
+		t.Fatalf("DELETE with a TOTP code: %d %s", r.status, r.raw)
+	}
+	e.waitMail(t, "old@example.com", subjRemoved)
 }
 
 // TestEmailLinksBound: a link is bound to its account and its address: a
@@ -164,9 +236,9 @@ func TestEmailLinksBound(t *testing.T) {
 	register(t, e.URL, "alice", "alice password")
 	register(t, e.URL, "bob", "bob password")
 	alice := login(t, e.URL, "alice", "alice password")
-	call(t, "PUT", e.URL+"/api/email", alice, map[string]string{"email": "first@example.com"})
+	call(t, "PUT", e.URL+"/api/email", alice, map[string]string{"email": "first@example.com", "password": "alice password"})
 	first := e.waitMail(t, "first@example.com", subjVerify)
-	e.verifyEmail(t, alice, "second@example.com")
+	e.verifyEmail(t, alice, "alice password", "second@example.com")
 	r := call(t, "POST", e.URL+"/api/email/verify", "", map[string]string{"token": linkToken(t, first.Link(t, "/verify-email"))})
 	if r.status != 400 || r.body["code"] != gatehouse.EINVALIDLINK {
 		t.Fatalf("link of a replaced request: %d %s", r.status, r.raw)
@@ -205,7 +277,7 @@ func TestForgotNoEnumeration(t *testing.T) {
 	e := newMailEnv(t, mailOpts{})
 	register(t, e.URL, "alice", "alice password")
 	register(t, e.URL, "bob", "bob password")
-	e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice@example.com")
+	e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice password", "alice@example.com")
 
 	var first []byte
 	for _, body := range []map[string]string{
@@ -268,7 +340,7 @@ func TestForgotNoEnumeration(t *testing.T) {
 func TestForgotThrottled(t *testing.T) {
 	e := newMailEnv(t, mailOpts{resetAddress: gatehouse.ThrottleRule{Limit: 8, Window: time.Hour}})
 	register(t, e.URL, "alice", "alice password")
-	e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice@example.com")
+	e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice password", "alice@example.com")
 	for range 7 {
 		if r := call(t, "POST", e.URL+"/api/password/forgot", "", map[string]string{"username": "alice"}); r.status != 202 {
 			t.Fatalf("forgot: %d %s", r.status, r.raw)
@@ -305,7 +377,7 @@ func TestSMTPDownThenBack(t *testing.T) {
 	tok := login(t, e.URL, "alice", "alice password")
 	e.smtp.Stop()
 	start := time.Now()
-	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "alice@example.com"})
+	r := call(t, "PUT", e.URL+"/api/email", tok, map[string]string{"email": "alice@example.com", "password": "alice password"})
 	if r.status != 202 {
 		t.Fatalf("PUT with SMTP down: %d %s", r.status, r.raw)
 	}
@@ -334,7 +406,7 @@ func TestLoginWithEmail(t *testing.T) {
 			e := newMailEnv(t, mailOpts{loginWithEmail: on})
 			register(t, e.URL, "alice", "alice password")
 			register(t, e.URL, "bob", "bob password")
-			e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "Alice@Example.com")
+			e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice password", "Alice@Example.com")
 			r := call(t, "POST", e.URL+"/api/login", "", map[string]string{"username": "alice@example.COM", "password": "alice password"})
 			if want := map[bool]int{true: 200, false: 401}[on]; r.status != want {
 				t.Fatalf("login by email: %d %s; want %d", r.status, r.raw, want)
@@ -347,7 +419,7 @@ func TestLoginWithEmail(t *testing.T) {
 			}
 			bob := login(t, e.URL, "bob", "bob password")
 			before := e.smtp.Count("alice@example.com")
-			call(t, "PUT", e.URL+"/api/email", bob, map[string]string{"email": "ALICE@example.com"})
+			call(t, "PUT", e.URL+"/api/email", bob, map[string]string{"email": "ALICE@example.com", "password": "bob password"})
 			m := e.next(t, "ALICE@example.com", subjVerify, before)
 			r = call(t, "POST", e.URL+"/api/email/verify", "", map[string]string{"token": linkToken(t, m.Link(t, "/verify-email"))})
 			if r.status != 409 || r.body["code"] != gatehouse.EEMAILTAKEN {
@@ -363,7 +435,7 @@ func TestSecurityNotices(t *testing.T) {
 	e := newMailEnv(t, mailOpts{})
 	register(t, e.URL, "alice", "alice password")
 	tok := login(t, e.URL, "alice", "alice password")
-	u := e.verifyEmail(t, tok, "alice@example.com")
+	u := e.verifyEmail(t, tok, "alice password", "alice@example.com")
 	if r := call(t, "POST", e.URL+"/api/password", tok, map[string]string{"current_password": "alice password", "new_password": "another password"}); r.status != 204 {
 		t.Fatalf("change password: %d %s", r.status, r.raw)
 	}

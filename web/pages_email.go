@@ -191,17 +191,9 @@ func (s *server) handleEmailForm() http.Handler {
 			s.mailUnavailable(w, r)
 			return
 		}
-		err := s.email.SetEmail(r.Context(), p, r.PostForm.Get("email"))
+		err := s.email.SetEmail(r.Context(), p, r.PostForm.Get("email"), "", r.PostForm.Get("password"))
 		if err != nil {
-			status := s.failureStatus(w, r, err)
-			msg := failureMessage(err)
-			switch gatehouse.ErrorCode(err) {
-			case gatehouse.EINVALIDEMAIL:
-				msg = "Please give an email address like name@example.com."
-			case gatehouse.EMAILUNAVAILABLE:
-				msg = "Email is not configured on this server."
-			}
-			s.renderMain(w, r, p, status, &pageData{Error: msg, EmailError: true})
+			s.emailFailed(w, r, p, err)
 			return
 		}
 		setFlash(w, r, "email-sent")
@@ -215,11 +207,29 @@ func (s *server) handleEmailRemoveForm() http.Handler {
 			s.mailUnavailable(w, r)
 			return
 		}
-		if err := s.email.RemoveEmail(r.Context(), p); err != nil {
-			s.pageFailure(w, r, err, "/main")
+		if err := s.email.RemoveEmail(r.Context(), p, "", r.PostForm.Get("password")); err != nil {
+			s.emailFailed(w, r, p, err)
 			return
 		}
 		setFlash(w, r, "email-removed")
 		http.Redirect(w, r, "/main", http.StatusSeeOther)
 	})
+}
+
+// emailFailed shows the main page with why the address form (change or
+// remove) did nothing.
+func (s *server) emailFailed(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error) {
+	status := s.failureStatus(w, r, err)
+	msg := failureMessage(err)
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.EINVALIDEMAIL:
+		msg = "Please give an email address like name@example.com."
+	case gatehouse.EMAILUNAVAILABLE:
+		msg = "Email is not configured on this server."
+	case gatehouse.ECREDENTIALS:
+		msg = "Your current password is wrong."
+	case gatehouse.EMALFORMED:
+		msg = "Please enter your current password."
+	}
+	s.renderMain(w, r, p, status, &pageData{Error: msg, EmailError: true})
 }

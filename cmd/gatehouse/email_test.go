@@ -29,7 +29,7 @@ func testEmailEndToEnd(t *testing.T, db string) {
 	}
 	register(t, g.url, "alice", "alice password")
 	p := login(t, g.url, "alice", "alice password")
-	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com"})
+	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com", "password": "alice password"})
 	wantStatus(t, "PUT /api/email", r, http.StatusAccepted)
 	m := smtp.Wait("alice@example.com", 20*time.Second, nil)
 	if from := m.Header("From"); !strings.Contains(from, "noreply@gatehouse.test") {
@@ -68,7 +68,7 @@ func TestMailOff(t *testing.T) {
 	}
 	register(t, g.url, "alice", "alice password")
 	p := login(t, g.url, "alice", "alice password")
-	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com"})
+	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com", "password": "alice password"})
 	wantProblem(t, "PUT /api/email without mail", r, http.StatusServiceUnavailable, "mail_unavailable")
 	r = call(t, "POST", g.url+"/api/password/forgot", "", map[string]string{"username": "alice"})
 	wantProblem(t, "forgot without mail", r, http.StatusServiceUnavailable, "mail_unavailable")
@@ -79,7 +79,7 @@ func TestMailDevLog(t *testing.T) {
 	g := start(t, testEnv(t, map[string]string{"MAIL_DEV_LOG": "true"}))
 	register(t, g.url, "alice", "alice password")
 	p := login(t, g.url, "alice", "alice password")
-	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com"})
+	r := call(t, "PUT", g.url+"/api/email", p.access, map[string]string{"email": "alice@example.com", "password": "alice password"})
 	wantStatus(t, "PUT /api/email", r, http.StatusAccepted)
 	re := regexp.MustCompile(`http://gatehouse\.test/verify-email\?token=[A-Za-z0-9_-]+`)
 	var link string
