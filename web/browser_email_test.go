@@ -21,6 +21,14 @@ func TestBrowserEmail(t *testing.T) {
 		t.Fatalf("register = %d at %s", st, b.path())
 	}
 	b.fill("#email", "alice@example.com")
+	b.fill("#email_password", "not the password")
+	if st := b.click(`form[action="/email"] button`); st != 401 || !strings.Contains(b.text("#email-error"), "current password is wrong") {
+		t.Fatalf("email form with a wrong password = %d, error %q", st, b.text("#email-error"))
+	}
+	if e.smtp.Count("alice@example.com") != 0 {
+		t.Fatal("a wrong password sent a verification link")
+	}
+	b.fill("#email", "alice@example.com")
 	b.fill("#email_password", pw)
 	if st := b.click(`form[action="/email"] button`); st != 200 || b.path() != "/main" {
 		t.Fatalf("email form = %d at %s", st, b.path())
