@@ -505,8 +505,13 @@ func (e *Email) ResetPassword(ctx context.Context, token, newPassword string) er
 		return err
 	}
 	e.s.revoked.Add(now, revs...)
-	// The login throttle was for guesses at the old password.
-	e.s.resetUser(ctx, userThrottleKey(u.Username))
+	// The login throttle was for guesses at the old password, unless the
+	// user has a second factor: then it holds the guesses at that too,
+	// which a link to the mailbox does not answer, so it stays (and
+	// expires by itself). Unsure (the lookup failed): it stays.
+	if methods, err := e.s.secondFactorMethods(ctx, u.ID); err == nil && len(methods) == 0 {
+		e.s.resetUser(ctx, userThrottleKey(u.Username))
+	}
 	e.s.Record(ctx, gatehouse.AuditEvent{Type: gatehouse.AuditPasswordReset, UserID: u.ID, Username: u.Username})
 	return nil
 }

@@ -227,6 +227,60 @@ func TestEmailNeedsProof(t *testing.T) {
 	e.waitMail(t, "old@example.com", subjRemoved)
 }
 
+// TestResetKeepsFactorLockout: a password reset clears the login throttle
+// of a user without a second factor, but not of one with TOTP, whose
+// throttle also counts guesses at the code.
+func TestResetKeepsFactorLockout(t *testing.T) {
+	c := &clock{t: time.Now().Add(time.Minute)} // after the signing key's NotBefore
+	e := newMailEnv(t, mailOpts{clock: c})
+	reset := func(user, addr string) {
+		t.Helper()
+		before := e.smtp.Count(addr)
+		call(t, "POST", e.URL+"/api/password/forgot", "", map[string]string{"username": user})
+		m := e.next(t, addr, subjReset, before)
+		r := call(t, "POST", e.URL+"/api/password/reset", "", map[string]string{"token": linkToken(t, m.Link(t, "/reset")), "new_password": "a brand new password"})
+		if r.status != 204 {
+			t.Fatalf("reset %s: %d %s", user, r.status, r.raw)
+		}
+	}
+	for _, totp := range []bool{false, true} {
+		user := map[bool]string{false: "bob", true: "alice"}[totp]
+		addr := user + "@example.com"
+		register(t, e.URL, user, "old password")
+		tok := login(t, e.URL, user, "old password")
+		e.verifyEmail(t, tok, "old password", addr)
+		guess := map[string]string{"password": "wrong password"}
+		if totp {
+			r := call(t, "POST", e.URL+"/api/mfa/totp", tok, nil)
+			secret := r.body["secret"].(string)
+			code, _ := auth.TOTPCode(secret, c.Now())
+			if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code}); r.status != 200 {
+				t.Fatalf("confirm: %d %s", r.status, r.raw)
+			}
+			wrong := "000000"
+			for d := time.Duration(-2); d <= 2; d++ {
+				if near, _ := auth.TOTPCode(secret, c.Now().Add(d*30*time.Second)); near == wrong {
+					wrong = "999999"
+				}
+			}
+			guess = map[string]string{"code": wrong}
+		}
+		for i := 0; ; i++ {
+			r := call(t, "DELETE", e.URL+"/api/email", tok, guess)
+			if r.status == 429 {
+				break
+			} else if r.status != 401 || i > 20 {
+				t.Fatalf("guess %d: %d %s", i, r.status, r.raw)
+			}
+		}
+		reset(user, addr)
+		r := call(t, "POST", e.URL+"/api/login", "", map[string]string{"username": user, "password": "a brand new password"})
+		if want := map[bool]int{false: 200, true: 429}[totp]; r.status != want {
+			t.Fatalf("%s (TOTP %v) logging in after the reset: %d %s; want %d", user, totp, r.status, r.raw, want)
+		}
+	}
+}
+
 // TestEmailLinksBound: a link is bound to its account and its address: a
 // verification link of a replaced request fails, an expired reset link
 // fails, and a reset link sets only its own account's password.
