@@ -536,6 +536,24 @@ func (s *Service) plausibleLogin(name, password string) bool {
 	return plausibleCredentials(name, password)
 }
 
+// takeUsername counts a login by address on the username's throttle too,
+// so that an account has one budget of guesses whichever name is typed;
+// the throttle of the name as typed is throttledLogin's. blocked: the
+// username is locked, which the caller answers like a wrong password,
+// after the same hash, so that the address does not tell it. key is the
+// username's throttle key for a login by address, else "".
+func (s *Service) takeUsername(ctx context.Context, name string, u *gatehouse.User) (key string, blocked bool, err error) {
+	if !s.emailLogin || !strings.Contains(name, "@") {
+		return "", false, nil
+	}
+	key = userThrottleKey(u.Username)
+	err = s.takeUser(ctx, key, s.now())
+	if gatehouse.ErrorCode(err) == gatehouse.ETOOMANYREQUESTS {
+		return key, true, nil
+	}
+	return key, false, err
+}
+
 // userForLogin looks up the account a login names: by verified address
 // when LoginWithEmail is on and name is one, else by username.
 func (s *Service) userForLogin(ctx context.Context, name string) (*gatehouse.User, error) {

@@ -37,7 +37,7 @@ func (s *Service) registerEvent(ctx context.Context, u *gatehouse.User, err erro
 
 // Login checks a username and password and opens a session. Every refusal
 // for the credentials is the same invalid_credentials; the audit trail
-// keeps the reason (unknown_user, wrong_password, locked).
+// keeps the reason (unknown_user, wrong_password, locked, throttled).
 func (s *Service) Login(ctx context.Context, username, password string, c Client) (*TokenPair, error) {
 	pair, err := s.throttledLogin(ctx, username, password, c)
 	s.loginEvent(ctx, username, c, pair, err)

@@ -99,9 +99,15 @@ func (s *Service) login(ctx context.Context, username, password string, c Client
 	} else if err != nil {
 		return nil, err
 	}
+	key, blocked, err := s.takeUsername(ctx, username, u) // email.go
+	if err != nil {
+		return nil, err
+	}
 	ok, upgrade, err := s.verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, err
+	} else if blocked {
+		return nil, &loginFailure{reason: ReasonThrottled, user: u}
 	} else if !ok {
 		return nil, &loginFailure{reason: ReasonWrongPassword, user: u}
 	} else if !u.LockedAt.IsZero() {
@@ -113,6 +119,8 @@ func (s *Service) login(ctx context.Context, username, password string, c Client
 	pair, err := s.afterPassword(ctx, u, c)
 	if gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS {
 		return nil, &loginFailure{reason: ReasonLocked, user: u} // locked while we hashed
+	} else if err == nil {
+		s.resetUser(ctx, key)
 	}
 	return pair, err
 }

@@ -483,6 +483,35 @@ func TestLoginWithEmail(t *testing.T) {
 	}
 }
 
+// TestLoginWithEmailThrottle: with LOGIN_WITH_EMAIL, guesses by address
+// count on the username's throttle, and a locked username does not log in
+// by its address either, which answers like a wrong password, not 429.
+func TestLoginWithEmailThrottle(t *testing.T) {
+	e := newMailEnv(t, mailOpts{loginWithEmail: true})
+	register(t, e.URL, "alice", "alice password")
+	e.verifyEmail(t, login(t, e.URL, "alice", "alice password"), "alice password", "alice@example.com")
+	byAddr := map[string]string{"username": "alice@example.com", "password": "wrong password"}
+	for i := range 5 {
+		if r := call(t, "POST", e.URL+"/api/login", "", byAddr); r.status != 401 {
+			t.Fatalf("wrong guess %d by address: %d %s", i, r.status, r.raw)
+		}
+	}
+	byName := map[string]string{"username": "alice", "password": "wrong password"}
+	for i := range 5 {
+		if r := call(t, "POST", e.URL+"/api/login", "", byName); r.status != 401 {
+			t.Fatalf("wrong guess %d by username: %d %s", i, r.status, r.raw)
+		}
+	}
+	// 10 guesses in all: the username is locked.
+	if r := call(t, "POST", e.URL+"/api/login", "", map[string]string{"username": "alice", "password": "alice password"}); r.status != 429 {
+		t.Fatalf("locked username: %d %s; want 429", r.status, r.raw)
+	}
+	r := call(t, "POST", e.URL+"/api/login", "", map[string]string{"username": "alice@example.com", "password": "alice password"})
+	if r.status != 401 || r.body["code"] != gatehouse.ECREDENTIALS {
+		t.Fatalf("right password by address while the username is locked: %d %s; want 401 invalid_credentials", r.status, r.raw)
+	}
+}
+
 // TestSecurityNotices: a password change and a new second factor are
 // mailed to the verified address.
 func TestSecurityNotices(t *testing.T) {
