@@ -62,10 +62,11 @@ func hashRecoveryCode(code string) (hash []byte, ok bool) {
 }
 
 var (
-	errNoTOTP      = gatehouse.Errorf(gatehouse.ENOTFOUND, "no TOTP factor is enrolled")
-	errNoPending   = gatehouse.Errorf(gatehouse.ENOTFOUND, "no TOTP enrolment is pending: start one first")
-	errTOTPEnabled = gatehouse.Errorf(gatehouse.EFACTOREXISTS, "TOTP is already enabled: disable it first")
-	errOneProof    = gatehouse.Errorf(gatehouse.EMALFORMED, "give exactly one of code and password")
+	errNoTOTP         = gatehouse.Errorf(gatehouse.ENOTFOUND, "no TOTP factor is enrolled")
+	errNoPending      = gatehouse.Errorf(gatehouse.ENOTFOUND, "no TOTP enrolment is pending: start one first")
+	errTOTPEnabled    = gatehouse.Errorf(gatehouse.EFACTOREXISTS, "TOTP is already enabled: disable it first")
+	errOneProof       = gatehouse.Errorf(gatehouse.EMALFORMED, "give exactly one of code and password")
+	errPasswordNeeded = gatehouse.Errorf(gatehouse.EMALFORMED, "field \"password\" is required")
 )
 
 // TOTPEnrolment is a new, pending TOTP factor: shown to the user once.
@@ -120,11 +121,13 @@ func (s *Service) EnrolTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, 
 	return &TOTPEnrolment{Secret: b32.EncodeToString(secret), URI: totpURI(s.totpIssuer, p.Username, secret)}, nil
 }
 
-// ConfirmTOTP makes the pending factor count once code proves that the
-// user's app has the secret, and returns the new recovery codes (shown
-// once). Every other session of the user is revoked. Wrong codes count on
-// the username's login throttle.
-func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([]string, error) {
+// ConfirmTOTP makes the pending factor count once the password proves the
+// user (a stolen access token alone must not add a factor, which would
+// lock the owner out) and code proves that the user's app has the secret,
+// and returns the new recovery codes (shown once). Every other session of
+// the user is revoked. Wrong passwords and codes count on the username's
+// login throttle.
+func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code, password string) ([]string, error) {
 	f, err := s.store.TOTPFactor(ctx, p.UserID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, errNoPending
@@ -132,6 +135,12 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) ([
 		return nil, err
 	} else if f.Confirmed() {
 		return nil, errTOTPEnabled
+	}
+	if password == "" {
+		return nil, errPasswordNeeded
+	}
+	if err := s.proveUser(ctx, p, "", password); err != nil {
+		return nil, err
 	}
 	key := userThrottleKey(p.Username)
 	if err := s.takeUser(ctx, key, s.now()); err != nil {

@@ -196,10 +196,12 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) (*
 
 // FinishPasskeyRegistration verifies the browser's answer (the
 // PublicKeyCredential of navigator.credentials.create, as JSON) to a
-// ceremony this session began, and keeps the passkey under name. Every
-// other session of the user is then revoked, as with a password change:
-// the account's factors changed.
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, name string, response []byte) (*gatehouse.Passkey, error) {
+// ceremony this session began, and keeps the passkey under name. The user
+// proves who they are with a fresh TOTP code or the password (exactly one,
+// as in DisableTOTP), so that a stolen access token alone cannot add a
+// factor. Every other session of the user is then revoked, as with a
+// password change: the account's factors changed.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, name string, response []byte, code, password string) (*gatehouse.Passkey, error) {
 	name, err := passkeyName(name)
 	if err != nil {
 		return nil, err
@@ -211,6 +213,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, n
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALIDPASSKEY, "the passkey's answer could not be read")
+	}
+	if err := s.proveUser(ctx, p, code, password); err != nil {
+		return nil, err // before the ceremony is taken: the user may try again
 	}
 	sd, ok, err := s.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, gatehouse.CeremonyRegister, p.UserID, p.SessionID)
 	if err != nil {
@@ -313,10 +318,15 @@ func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id, name stri
 }
 
 // DeletePasskey removes one of the principal's passkeys (another user's
-// is ENOTFOUND) and revokes every other session of the user.
-func (s *Service) DeletePasskey(ctx context.Context, p *Principal, id string) error {
+// is ENOTFOUND), after a fresh TOTP code or the password (exactly one), so
+// that a stolen access token alone cannot strip a factor, and revokes
+// every other session of the user.
+func (s *Service) DeletePasskey(ctx context.Context, p *Principal, id, code, password string) error {
 	if s.webauthn == nil {
 		return errPasskeysOff
+	}
+	if err := s.proveUser(ctx, p, code, password); err != nil {
+		return err
 	}
 	if err := s.store.DeletePasskey(ctx, p.UserID, id); err != nil {
 		return err

@@ -12,14 +12,19 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/webauthntest"
+	"github.com/gatehouse/gatehouse/sqldb"
 )
 
-const pkOrigin = "http://localhost:8080"
+const (
+	pkOrigin   = "http://localhost:8080"
+	pkPassword = "correct horse battery"
+)
 
 // passkeyEnv is a service with passkeys on, a settable clock and an
 // observer.
 type passkeyEnv struct {
 	svc    *auth.Service
+	store  *sqldb.DB
 	clock  *clock
 	rec    *recorder
 	tokens map[string]string // access token by session id
@@ -29,8 +34,9 @@ func newPasskeyEnv(t *testing.T) *passkeyEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
 	rec := &recorder{}
+	db := openStore(t, filepath.Join(t.TempDir(), "pk.db"))
 	s, err := auth.New(auth.Config{
-		Store:      openStore(t, filepath.Join(t.TempDir(), "pk.db")),
+		Store:      db,
 		Tokens:     newTokens(edKeys(t), c.Now),
 		Hasher:     &auth.Hasher{Algorithm: auth.Bcrypt, BcryptCost: 4},
 		RefreshTTL: 24 * time.Hour,
@@ -42,17 +48,17 @@ func newPasskeyEnv(t *testing.T) *passkeyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
-	return &passkeyEnv{svc: s, clock: c, rec: rec, tokens: map[string]string{}}
+	return &passkeyEnv{svc: s, store: db, clock: c, rec: rec, tokens: map[string]string{}}
 }
 
 // principal registers username and logs in; the principal of the session.
 func (e *passkeyEnv) principal(t *testing.T, username string) *auth.Principal {
 	t.Helper()
 	ctx := t.Context()
-	if _, err := e.svc.Register(ctx, username, "correct horse battery"); err != nil && gatehouse.ErrorCode(err) != gatehouse.EUSERNAMETAKEN {
+	if _, err := e.svc.Register(ctx, username, pkPassword); err != nil && gatehouse.ErrorCode(err) != gatehouse.EUSERNAMETAKEN {
 		t.Fatal(err)
 	}
-	pair, err := e.svc.Login(ctx, username, "correct horse battery", auth.Client{})
+	pair, err := e.svc.Login(ctx, username, pkPassword, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,7 @@ func (e *passkeyEnv) principal(t *testing.T, username string) *auth.Principal {
 func (e *passkeyEnv) loginWithPasskey(t *testing.T, username string, a *webauthntest.Authenticator) *auth.Principal {
 	t.Helper()
 	ctx := t.Context()
-	_, err := e.svc.Login(ctx, username, "correct horse battery", auth.Client{})
+	_, err := e.svc.Login(ctx, username, pkPassword, auth.Client{})
 	sfr, ok := errors.AsType[*auth.SecondFactorRequired](err)
 	if !ok || !slices.Contains(sfr.Methods, auth.MethodPasskey) {
 		t.Fatalf("login of a user with a passkey: %v, want second_factor_required with passkey", err)
@@ -124,7 +130,7 @@ func (e *passkeyEnv) beginRegistration(t *testing.T, p *auth.Principal, a *webau
 func (e *passkeyEnv) addPasskey(t *testing.T, p *auth.Principal, name string) (*webauthntest.Authenticator, *gatehouse.Passkey) {
 	t.Helper()
 	a := webauthntest.New(pkOrigin)
-	pk, err := e.svc.FinishPasskeyRegistration(t.Context(), p, name, e.beginRegistration(t, p, a))
+	pk, err := e.svc.FinishPasskeyRegistration(t.Context(), p, name, e.beginRegistration(t, p, a), "", pkPassword)
 	if err != nil {
 		t.Fatalf("FinishPasskeyRegistration: %v", err)
 	}
@@ -178,47 +184,47 @@ func TestPasskeyRegistration(t *testing.T) {
 	t.Run("answer used twice", func(t *testing.T) {
 		a := webauthntest.New(pkOrigin)
 		resp := e.beginRegistration(t, p, a)
-		if _, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp); err != nil {
+		if _, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", pkPassword); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp)
+		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 	})
 	t.Run("finished by another session", func(t *testing.T) {
 		resp := e.beginRegistration(t, p, webauthntest.New(pkOrigin))
 		q := e.loginWithPasskey(t, "alice", key)
-		_, err := e.svc.FinishPasskeyRegistration(ctx, q, "", resp)
+		_, err := e.svc.FinishPasskeyRegistration(ctx, q, "", resp, "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 		// and the ceremony is spent, not left for the right session
-		_, err = e.svc.FinishPasskeyRegistration(ctx, p, "", resp)
+		_, err = e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 	})
 	t.Run("expired", func(t *testing.T) {
 		resp := e.beginRegistration(t, p, webauthntest.New(pkOrigin))
 		e.clock.Add(5*time.Minute + time.Second)
-		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp)
+		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 	})
 	t.Run("another origin", func(t *testing.T) {
 		a := webauthntest.New("http://evil.example")
-		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", e.beginRegistration(t, p, a))
+		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", e.beginRegistration(t, p, a), "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 	})
 	t.Run("another RP ID", func(t *testing.T) {
 		a := webauthntest.New(pkOrigin)
 		a.RPID = "evil.example"
-		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", e.beginRegistration(t, p, a))
+		_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", e.beginRegistration(t, p, a), "", pkPassword)
 		wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 	})
 	t.Run("garbage", func(t *testing.T) {
 		for _, body := range []string{``, `{}`, `{"id":"x","type":"public-key"}`, `[1]`, "\xff"} {
-			_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", []byte(body))
+			_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", []byte(body), "", pkPassword)
 			wantErrCode(t, err, gatehouse.EINVALIDPASSKEY)
 		}
 	})
 	t.Run("bad names", func(t *testing.T) {
 		for _, name := range []string{string(make([]byte, 65)), "tab\there", "a\x00b"} {
-			_, err := e.svc.FinishPasskeyRegistration(ctx, p, name, []byte(`{}`))
+			_, err := e.svc.FinishPasskeyRegistration(ctx, p, name, []byte(`{}`), "", pkPassword)
 			wantErrCode(t, err, gatehouse.EMALFORMED)
 		}
 	})
@@ -236,7 +242,7 @@ func TestPasskeyManagement(t *testing.T) {
 	mallory := e.principal(t, "mallory")
 	key, pk := e.addPasskey(t, p, "Laptop")
 	wantErrCode(t, e.svc.RenamePasskey(ctx, mallory, pk.ID, "mine"), gatehouse.ENOTFOUND)
-	wantErrCode(t, e.svc.DeletePasskey(ctx, mallory, pk.ID), gatehouse.ENOTFOUND)
+	wantErrCode(t, e.svc.DeletePasskey(ctx, mallory, pk.ID, "", pkPassword), gatehouse.ENOTFOUND)
 	if err := e.svc.RenamePasskey(ctx, p, pk.ID, "Work laptop"); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +251,7 @@ func TestPasskeyManagement(t *testing.T) {
 		t.Fatalf("name = %q", list[0].Name)
 	}
 	other := e.loginWithPasskey(t, "alice", key)
-	if err := e.svc.DeletePasskey(ctx, p, pk.ID); err != nil {
+	if err := e.svc.DeletePasskey(ctx, p, pk.ID, "", pkPassword); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := e.svc.Passkeys(ctx, p); len(list) != 0 {
@@ -259,6 +265,80 @@ func TestPasskeyManagement(t *testing.T) {
 	}
 	if has, _ := e.svc.HasPasskey(ctx, p.UserID); has {
 		t.Fatal("HasPasskey after removal")
+	}
+}
+
+// Adding or removing a passkey needs the password (or a TOTP code): a
+// stolen access token alone changes nothing.
+func TestPasskeyChangesNeedProof(t *testing.T) {
+	e := newPasskeyEnv(t)
+	ctx := t.Context()
+	p := e.principal(t, "alice")
+	_, pk := e.addPasskey(t, p, "Laptop")
+	count := func() int {
+		t.Helper()
+		list, err := e.svc.Passkeys(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+
+	resp := e.beginRegistration(t, p, webauthntest.New(pkOrigin))
+	_, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", "")
+	wantErrCode(t, err, gatehouse.EMALFORMED)
+	_, err = e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "123456", pkPassword)
+	wantErrCode(t, err, gatehouse.EMALFORMED)
+	_, err = e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", "wrong password!")
+	wantErrCode(t, err, gatehouse.ECREDENTIALS)
+	_, err = e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "123456", "")
+	wantErrCode(t, err, gatehouse.EINVALIDSECONDFACTOR) // alice has no TOTP
+	if n := count(); n != 1 {
+		t.Fatalf("%d passkeys after refused registrations, want 1", n)
+	}
+	// A refused proof leaves the ceremony for another try.
+	if _, err := e.svc.FinishPasskeyRegistration(ctx, p, "", resp, "", pkPassword); err != nil {
+		t.Fatalf("with the password after refusals: %v", err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d passkeys, want 2", n)
+	}
+
+	wantErrCode(t, e.svc.DeletePasskey(ctx, p, pk.ID, "", ""), gatehouse.EMALFORMED)
+	wantErrCode(t, e.svc.DeletePasskey(ctx, p, pk.ID, "", "wrong password!"), gatehouse.ECREDENTIALS)
+	if n := count(); n != 2 {
+		t.Fatalf("%d passkeys after refused removals, want 2", n)
+	}
+	if err := e.svc.DeletePasskey(ctx, p, pk.ID, "", pkPassword); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d passkeys after removal, want 1", n)
+	}
+}
+
+// A passkey-only user's login does not take a recovery code, even one
+// left in the store (by a race with turning TOTP off): the methods the
+// challenge offered are the only ones accepted.
+func TestRecoveryCodeRefusedWithoutTOTP(t *testing.T) {
+	e := newPasskeyEnv(t)
+	ctx := t.Context()
+	p := e.principal(t, "alice")
+	e.addPasskey(t, p, "Laptop")
+	const code = "abcd-efgh-ijkl"
+	h, _ := auth.HashRecoveryCode(code)
+	if err := e.store.ReplaceRecoveryCodes(ctx, p.UserID, [][]byte{h}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Login(ctx, "alice", pkPassword, auth.Client{})
+	sfr, ok := errors.AsType[*auth.SecondFactorRequired](err)
+	if !ok || slices.Contains(sfr.Methods, auth.MethodRecoveryCode) {
+		t.Fatalf("login: %v, want second_factor_required without recovery_code", err)
+	}
+	_, err = e.svc.CompleteLogin(ctx, sfr.Challenge, auth.SecondFactorProof{RecoveryCode: code}, auth.Client{})
+	wantErrCode(t, err, gatehouse.EINVALIDSECONDFACTOR)
+	if n, err := e.store.RecoveryCodesLeft(ctx, p.UserID); n != 1 || err != nil {
+		t.Fatalf("recovery codes left = %d, %v: the refused code was spent", n, err)
 	}
 }
 
@@ -361,7 +441,7 @@ func TestPasskeysOff(t *testing.T) {
 	if has, err := off.HasPasskey(ctx, "nobody"); has || err != nil {
 		t.Fatalf("HasPasskey of nobody = %v, %v", has, err)
 	}
-	_, err = off.Login(ctx, "alice", "correct horse battery", auth.Client{})
+	_, err = off.Login(ctx, "alice", pkPassword, auth.Client{})
 	sfr, ok := errors.AsType[*auth.SecondFactorRequired](err)
 	if !ok || !slices.Equal(sfr.Methods, []string{auth.MethodPasskey}) {
 		t.Fatalf("login with passkeys off: %v, want second_factor_required [passkey]", err)
@@ -388,7 +468,7 @@ func TestResetSecondFactorsRemovesPasskeys(t *testing.T) {
 	if !slices.Contains(e.rec.types(), gatehouse.AuditFactorRemoved+":passkey") {
 		t.Fatalf("events %v lack factor_removed:passkey", e.rec.types())
 	}
-	if _, err := e.svc.Login(ctx, "alice", "correct horse battery", auth.Client{}); err != nil {
+	if _, err := e.svc.Login(ctx, "alice", pkPassword, auth.Client{}); err != nil {
 		t.Fatalf("login after the reset: %v", err)
 	}
 	if removed, _, err := e.svc.ResetSecondFactors(ctx, p.UserID); removed || err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,7 +204,16 @@ func (s *Service) completeLogin(ctx context.Context, challenge string, proof Sec
 
 // verifyProof checks the second factor and returns the session's amr. It
 // dispatches on the proof's one field: a new kind of factor adds a case.
+// A method the user does not have now (recovery codes left behind by a
+// removed TOTP factor, say) is refused like a wrong one.
 func (s *Service) verifyProof(ctx context.Context, u *gatehouse.User, ch *gatehouse.LoginChallenge, proof SecondFactorProof, now time.Time) ([]string, error) {
+	methods, err := s.secondFactorMethods(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if m := proof.method(); m != "" && !slices.Contains(methods, m) {
+		return nil, errSecondFactor
+	}
 	switch {
 	case len(proof.Passkey) > 0:
 		_, err := s.VerifyPasskeyAssertion(ctx, u.ID, passkeyBinding(ch), proof.Passkey)

@@ -163,19 +163,22 @@ type recoveryCodesJSON struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
+// handleConfirmTOTP takes {"code", "password"}: the new factor's first
+// code, and the password, which proves the user.
 func (s *server) handleConfirmTOTP() http.Handler {
 	type request struct {
-		Code *string `json:"code"`
+		Code     *string `json:"code"`
+		Password *string `json:"password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		var codes []string
 		err := decode(w, r, &req, false)
 		if err == nil {
-			err = required(namedField{"code", req.Code})
+			err = required(namedField{"code", req.Code}, namedField{"password", req.Password})
 		}
 		if err == nil {
-			codes, err = s.auth.ConfirmTOTP(r.Context(), PrincipalFrom(r.Context()), *req.Code)
+			codes, err = s.auth.ConfirmTOTP(r.Context(), PrincipalFrom(r.Context()), *req.Code, *req.Password)
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)

@@ -56,16 +56,16 @@ func (e *mfaEnv) code(secret string) string {
 	return c
 }
 
-// enable turns TOTP on for the user of access and returns the secret and
-// the recovery codes.
-func (e *mfaEnv) enable(access string) (secret string, codes []string) {
+// enable turns TOTP on for the user of access, whose password is
+// password, and returns the secret and the recovery codes.
+func (e *mfaEnv) enable(access, password string) (secret string, codes []string) {
 	e.t.Helper()
 	r := call(e.t, "POST", e.base+"/api/mfa/totp", access, nil)
 	if r.status != 201 {
 		e.t.Fatalf("enrol: %d %s", r.status, r.raw)
 	}
 	secret = r.body["secret"].(string)
-	r = call(e.t, "POST", e.base+"/api/mfa/totp/confirm", access, map[string]string{"code": e.code(secret)})
+	r = call(e.t, "POST", e.base+"/api/mfa/totp/confirm", access, map[string]string{"code": e.code(secret), "password": password})
 	if r.status != 200 {
 		e.t.Fatalf("confirm: %d %s", r.status, r.raw)
 	}
@@ -169,14 +169,14 @@ func TestTOTPLogin(t *testing.T) {
 
 	r := call(t, "POST", e.base+"/api/mfa/totp", p.access, nil)
 	secret := r.body["secret"].(string)
-	r = call(t, "POST", e.base+"/api/mfa/totp/confirm", p.access, map[string]string{"code": "000000"})
+	r = call(t, "POST", e.base+"/api/mfa/totp/confirm", p.access, map[string]string{"code": "000000", "password": "correct horse"})
 	if r.body["code"] == nil {
 		t.Fatal("no problem code")
 	}
 	if e.code(secret) != "000000" {
 		wantMFAProblem(t, r, 401, gatehouse.EINVALIDSECONDFACTOR)
 	}
-	secret, codes := e.enable(p.access) // a new enrolment replaces the pending one
+	secret, codes := e.enable(p.access, "correct horse") // a new enrolment replaces the pending one
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes", len(codes))
 	}
@@ -248,7 +248,7 @@ func TestRecoveryCodeLogin(t *testing.T) {
 	e := newMFAEnv(t, auth.Throttling{})
 	register(t, e.base, "alice", "correct horse")
 	p, _ := e.login("alice", "correct horse")
-	secret, codes := e.enable(p.access)
+	secret, codes := e.enable(p.access, "correct horse")
 
 	r := e.second(map[string]string{"challenge": e.challenge("alice", "correct horse"), "recovery_code": strings.ToUpper(codes[0])})
 	wantStatus(t, r, 200)
@@ -279,7 +279,7 @@ func TestDisableTOTP(t *testing.T) {
 	e := newMFAEnv(t, auth.Throttling{})
 	register(t, e.base, "alice", "correct horse")
 	p, _ := e.login("alice", "correct horse")
-	secret, _ := e.enable(p.access)
+	secret, _ := e.enable(p.access, "correct horse")
 	r := e.second(map[string]string{"challenge": e.challenge("alice", "correct horse"), "totp_code": e.code(secret)})
 	other := pairOf(r)
 	e.clk.Add(30 * time.Second)
@@ -296,7 +296,7 @@ func TestDisableTOTP(t *testing.T) {
 	wantStatus(t, r, 200)
 
 	// Again, off with a code this time.
-	secret, _ = e.enable(p.access)
+	secret, _ = e.enable(p.access, "correct horse")
 	wantStatus(t, del(map[string]string{"code": e.code(secret)}), 204)
 	_, r = e.login("alice", "correct horse")
 	wantStatus(t, r, 200)
@@ -309,7 +309,7 @@ func TestSecondFactorThrottled(t *testing.T) {
 	e := newMFAEnv(t, th)
 	register(t, e.base, "alice", "correct horse")
 	p, _ := e.login("alice", "correct horse")
-	secret, _ := e.enable(p.access)
+	secret, _ := e.enable(p.access, "correct horse")
 	ch := e.challenge("alice", "correct horse") // attempt 1
 	for range 3 {                               // attempts 2 to 4
 		wantMFAProblem(t, e.second(map[string]string{"challenge": ch, "recovery_code": "aaaa-aaaa-aaaa"}), 401, gatehouse.EINVALIDSECONDFACTOR)
@@ -331,7 +331,7 @@ func TestMFAAudit(t *testing.T) {
 	e := newMFAEnv(t, auth.Throttling{})
 	register(t, e.base, "alice", "correct horse")
 	p, _ := e.login("alice", "correct horse")
-	_, codes := e.enable(p.access)
+	_, codes := e.enable(p.access, "correct horse")
 	e.second(map[string]string{"challenge": e.challenge("alice", "correct horse"), "recovery_code": "aaaa-aaaa-aaaa"})
 	r := e.second(map[string]string{"challenge": e.challenge("alice", "correct horse"), "recovery_code": codes[0]})
 	rec := pairOf(r)
@@ -357,7 +357,7 @@ func TestChallengeRaced(t *testing.T) {
 	e := newMFAEnv(t, auth.Throttling{})
 	register(t, e.base, "alice", "correct horse")
 	p, _ := e.login("alice", "correct horse")
-	_, codes := e.enable(p.access)
+	_, codes := e.enable(p.access, "correct horse")
 	ch := e.challenge("alice", "correct horse")
 	statuses := make(chan int, 4)
 	for i := range 4 {
@@ -378,5 +378,30 @@ func TestChallengeRaced(t *testing.T) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d logins from one challenge, want 1", ok)
+	}
+}
+
+// TestTOTPConfirmNeedsPassword: turning TOTP on needs the password besides
+// the first code, so that a stolen access token cannot enrol the thief's
+// authenticator (and get the recovery codes).
+func TestTOTPConfirmNeedsPassword(t *testing.T) {
+	e := newMFAEnv(t, auth.Throttling{})
+	register(t, e.base, "alice", "correct horse")
+	p, _ := e.login("alice", "correct horse")
+	r := call(t, "POST", e.base+"/api/mfa/totp", p.access, nil)
+	wantStatus(t, r, 201)
+	secret := r.body["secret"].(string)
+	confirm := e.base + "/api/mfa/totp/confirm"
+
+	wantMFAProblem(t, call(t, "POST", confirm, p.access, map[string]string{"code": e.code(secret)}), 400, gatehouse.EMALFORMED)
+	wantMFAProblem(t, call(t, "POST", confirm, p.access, map[string]string{"code": e.code(secret), "password": "wrong horse"}), 401, gatehouse.ECREDENTIALS)
+	st := call(t, "GET", e.base+"/api/mfa", p.access, nil)
+	if st.body["totp_enabled"] != false || st.body["totp_pending"] != true {
+		t.Fatalf("after refused confirmations: %s, want TOTP still pending", st.raw)
+	}
+	r = call(t, "POST", confirm, p.access, map[string]string{"code": e.code(secret), "password": "correct horse"})
+	wantStatus(t, r, 200)
+	if st := call(t, "GET", e.base+"/api/mfa", p.access, nil); st.body["totp_enabled"] != true {
+		t.Fatalf("after confirming: %s", st.raw)
 	}
 }

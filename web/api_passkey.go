@@ -50,11 +50,13 @@ func (s *server) handlePasskeyRegisterBegin() http.Handler {
 	})
 }
 
-// handlePasskeyRegisterFinish takes {"name", "credential"}: credential is
-// the PublicKeyCredential that navigator.credentials.create returned, as
-// JSON (PublicKeyCredential.toJSON()).
+// handlePasskeyRegisterFinish takes {"name", "credential"} and one of
+// "password" and "code" (a fresh TOTP code): credential is the
+// PublicKeyCredential that navigator.credentials.create returned, as JSON
+// (PublicKeyCredential.toJSON()).
 func (s *server) handlePasskeyRegisterFinish() http.Handler {
 	type request struct {
+		reauthRequest
 		Name       *string         `json:"name"`
 		Credential json.RawMessage `json:"credential"`
 	}
@@ -63,9 +65,13 @@ func (s *server) handlePasskeyRegisterFinish() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
+		var code, password string
 		err := decode(w, r, &req, false)
 		if err == nil && len(req.Credential) == 0 {
 			err = gatehouse.Errorf(gatehouse.EMALFORMED, "field %q is required", "credential")
+		}
+		if err == nil {
+			code, password, err = req.values()
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)
@@ -75,7 +81,7 @@ func (s *server) handlePasskeyRegisterFinish() http.Handler {
 		if req.Name != nil {
 			name = *req.Name
 		}
-		pk, err := s.auth.FinishPasskeyRegistration(r.Context(), PrincipalFrom(r.Context()), name, req.Credential)
+		pk, err := s.auth.FinishPasskeyRegistration(r.Context(), PrincipalFrom(r.Context()), name, req.Credential, code, password)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -124,9 +130,20 @@ func (s *server) handleRenamePasskey() http.Handler {
 	})
 }
 
+// handleDeletePasskey takes one of {"password"} and {"code"} (a fresh
+// TOTP code), as DELETE /api/mfa/totp does.
 func (s *server) handleDeletePasskey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.auth.DeletePasskey(r.Context(), PrincipalFrom(r.Context()), r.PathValue("id")); err != nil {
+		var req reauthRequest
+		var code, password string
+		err := decode(w, r, &req, false)
+		if err == nil {
+			code, password, err = req.values()
+		}
+		if err == nil {
+			err = s.auth.DeletePasskey(r.Context(), PrincipalFrom(r.Context()), r.PathValue("id"), code, password)
+		}
+		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}

@@ -191,7 +191,7 @@ func TestPasskeyAndTOTPLogin(t *testing.T) {
 	access := login(t, e.base, "carol", "correct horse battery")
 	key, r := registerPasskey(t, e.base, access, "Phone")
 	wantStatus(t, r, 201)
-	secret, _ := e.enable(access)
+	secret, _ := e.enable(access, "correct horse battery")
 
 	_, r = e.login("carol", "correct horse battery")
 	wantMFAProblem(t, r, 403, gatehouse.ESECONDFACTORREQUIRED)
@@ -225,7 +225,7 @@ func TestPasskeyRemovedLoginIsPasswordOnly(t *testing.T) {
 	_, r := registerPasskey(t, e.base, access, "Key")
 	wantStatus(t, r, 201)
 	id := r.body["passkey"].(map[string]any)["id"].(string)
-	if r := call(t, "DELETE", e.base+"/api/mfa/passkeys/"+id, access, nil); r.status != 204 {
+	if r := call(t, "DELETE", e.base+"/api/mfa/passkeys/"+id, access, map[string]string{"password": "correct horse battery"}); r.status != 204 {
 		t.Fatalf("delete: %d", r.status)
 	}
 	p, r := e.login("dave", "correct horse battery")
@@ -233,4 +233,19 @@ func TestPasskeyRemovedLoginIsPasswordOnly(t *testing.T) {
 	if amr := amrOf(t, p.access); !slices.Equal(amr, []string{"pwd"}) {
 		t.Fatalf("amr = %v", amr)
 	}
+}
+
+// TestPasskeyChangesWithTOTPCode: a user with TOTP may prove themselves
+// with a fresh code instead of the password to add or remove a passkey.
+func TestPasskeyChangesWithTOTPCode(t *testing.T) {
+	e := newPasskeyMFAEnv(t, auth.Throttling{})
+	register(t, e.base, "erin", "correct horse battery")
+	access := login(t, e.base, "erin", "correct horse battery")
+	secret, _ := e.enable(access, "correct horse battery")
+	cred := beginPasskey(t, e.base, access, webauthntest.New(passkeyOrigin))
+	r := call(t, "POST", e.base+"/api/mfa/passkeys/register/finish", access, map[string]any{"credential": cred, "code": e.code(secret)})
+	wantStatus(t, r, 201)
+	id := r.body["passkey"].(map[string]any)["id"].(string)
+	e.clk.Add(30 * time.Second) // that code is spent
+	wantStatus(t, call(t, "DELETE", e.base+"/api/mfa/passkeys/"+id, access, map[string]string{"code": e.code(secret)}), 204)
 }

@@ -34,7 +34,7 @@ func registerPasskey(t *testing.T, base, bearer, name string) (*webauthntest.Aut
 	t.Helper()
 	a := webauthntest.New(passkeyOrigin)
 	cred := beginPasskey(t, base, bearer, a)
-	return a, call(t, "POST", base+"/api/mfa/passkeys/register/finish", bearer, map[string]any{"name": name, "credential": cred})
+	return a, call(t, "POST", base+"/api/mfa/passkeys/register/finish", bearer, map[string]any{"name": name, "credential": cred, "password": "correct horse battery"})
 }
 
 // beginPasskey begins a registration and lets a answer its options.
@@ -72,13 +72,14 @@ func TestPasskeyAPI(t *testing.T) {
 	other := login(t, base, "alice", "correct horse battery")
 	tok := login(t, base, "alice", "correct horse battery")
 	bob := login(t, base, "bob", "correct horse battery")
+	const pw = "correct horse battery"
 
 	if r := call(t, "GET", base+"/api/mfa/passkeys", tok, nil); r.status != 200 || string(r.raw) != "{\"passkeys\":[]}\n" {
 		t.Fatalf("empty list: %d %s", r.status, r.raw)
 	}
 	a := webauthntest.New(passkeyOrigin)
 	cred := beginPasskey(t, base, tok, a)
-	r := call(t, "POST", base+"/api/mfa/passkeys/register/finish", tok, map[string]any{"name": "Laptop", "credential": cred})
+	r := call(t, "POST", base+"/api/mfa/passkeys/register/finish", tok, map[string]any{"name": "Laptop", "credential": cred, "password": pw})
 	if r.status != 201 {
 		t.Fatalf("register/finish: %d %s", r.status, r.raw)
 	}
@@ -106,16 +107,22 @@ func TestPasskeyAPI(t *testing.T) {
 		status                    int
 		code                      string
 	}{
-		{"finish replayed", "POST", finish, tok, map[string]any{"credential": cred}, 400, "invalid_passkey"},
-		{"finish by another user", "POST", finish, bob, map[string]any{"credential": beginPasskeyRaw(t, base, tok)}, 400, "invalid_passkey"},
-		{"finish without credential", "POST", finish, tok, map[string]any{"name": "x"}, 400, "malformed_request"},
-		{"finish with junk", "POST", finish, tok, map[string]any{"credential": "junk"}, 400, "invalid_passkey"},
-		{"finish, unknown field", "POST", finish, tok, map[string]any{"credential": cred, "admin": true}, 400, "malformed_request"},
-		{"finish, name too long", "POST", finish, tok, map[string]any{"credential": cred, "name": string(make([]rune, 65))}, 400, "malformed_request"},
+		{"finish replayed", "POST", finish, tok, map[string]any{"credential": cred, "password": pw}, 400, "invalid_passkey"},
+		{"finish by another user", "POST", finish, bob, map[string]any{"credential": beginPasskeyRaw(t, base, tok), "password": pw}, 400, "invalid_passkey"},
+		{"finish without credential", "POST", finish, tok, map[string]any{"name": "x", "password": pw}, 400, "malformed_request"},
+		{"finish without proof", "POST", finish, tok, map[string]any{"credential": cred}, 400, "malformed_request"},
+		{"finish with code and password", "POST", finish, tok, map[string]any{"credential": cred, "code": "123456", "password": pw}, 400, "malformed_request"},
+		{"finish with junk", "POST", finish, tok, map[string]any{"credential": "junk", "password": pw}, 400, "invalid_passkey"},
+		{"finish, unknown field", "POST", finish, tok, map[string]any{"credential": cred, "password": pw, "admin": true}, 400, "malformed_request"},
+		{"finish, name too long", "POST", finish, tok, map[string]any{"credential": cred, "password": pw, "name": string(make([]rune, 65))}, 400, "malformed_request"},
+		{"delete without a body", "DELETE", item, tok, nil, 415, "unsupported_media_type"},
+		{"delete without proof", "DELETE", item, tok, map[string]any{}, 400, "malformed_request"},
+		{"delete with a wrong password", "DELETE", item, tok, map[string]any{"password": "wrong password!"}, 401, "invalid_credentials"},
+		{"delete with a wrong code", "DELETE", item, tok, map[string]any{"code": "123456"}, 401, "invalid_second_factor"},
 		{"begin without token", "POST", base + "/api/mfa/passkeys/register/begin", "", nil, 401, "invalid_token"},
 		{"list without token", "GET", base + "/api/mfa/passkeys", "", nil, 401, "invalid_token"},
 		{"rename another's", "PATCH", item, bob, map[string]any{"name": "mine"}, 404, "not_found"},
-		{"delete another's", "DELETE", item, bob, nil, 404, "not_found"},
+		{"delete another's", "DELETE", item, bob, map[string]any{"password": pw}, 404, "not_found"},
 		{"rename without name", "PATCH", item, tok, map[string]any{}, 400, "malformed_request"},
 		{"rename unknown", "PATCH", base + "/api/mfa/passkeys/nope", tok, map[string]any{"name": "x"}, 404, "not_found"},
 		{"wrong method", "GET", item, tok, nil, 405, "method_not_allowed"},
@@ -127,10 +134,21 @@ func TestPasskeyAPI(t *testing.T) {
 		})
 	}
 
+	if l := call(t, "GET", base+"/api/mfa/passkeys", tok, nil); len(l.body["passkeys"].([]any)) != 1 {
+		t.Fatalf("after refused changes: %s, want the one passkey", l.raw)
+	}
+
+	t.Run("finish with a wrong password", func(t *testing.T) {
+		cred := beginPasskey(t, base, tok, webauthntest.New(passkeyOrigin))
+		wantPasskeyProblem(t, call(t, "POST", finish, tok, map[string]any{"credential": cred, "password": "wrong password!"}), 401, "invalid_credentials")
+		if l := call(t, "GET", base+"/api/mfa/passkeys", tok, nil); len(l.body["passkeys"].([]any)) != 1 {
+			t.Fatalf("after a wrong password: %s, want the one passkey", l.raw)
+		}
+	})
 	t.Run("expired ceremony", func(t *testing.T) {
 		cred := beginPasskey(t, base, tok, webauthntest.New(passkeyOrigin))
 		c.Add(5*time.Minute + time.Second)
-		wantPasskeyProblem(t, call(t, "POST", finish, tok, map[string]any{"credential": cred}), 400, "invalid_passkey")
+		wantPasskeyProblem(t, call(t, "POST", finish, tok, map[string]any{"credential": cred, "password": pw}), 400, "invalid_passkey")
 	})
 	t.Run("rename and delete", func(t *testing.T) {
 		if r := call(t, "PATCH", item, tok, map[string]any{"name": "Work laptop"}); r.status != 204 {
@@ -141,10 +159,10 @@ func TestPasskeyAPI(t *testing.T) {
 			t.Fatalf("name after rename = %v", n)
 		}
 		third := loginWithPasskey(t, base, "alice", "correct horse battery", a)
-		if r := call(t, "DELETE", item, tok, nil); r.status != 204 {
+		if r := call(t, "DELETE", item, tok, map[string]any{"password": pw}); r.status != 204 {
 			t.Fatalf("delete: %d %s", r.status, r.raw)
 		}
-		wantPasskeyProblem(t, call(t, "DELETE", item, tok, nil), 404, "not_found")
+		wantPasskeyProblem(t, call(t, "DELETE", item, tok, map[string]any{"password": pw}), 404, "not_found")
 		if r := call(t, "GET", base+"/api/me", third, nil); r.status != 401 {
 			t.Fatalf("another session after removing a passkey: %d, want 401", r.status)
 		}

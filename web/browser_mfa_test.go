@@ -50,6 +50,7 @@ func TestBrowserTOTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.fill("#mfa_code", code)
+	b.fill("#mfa_password", pw)
 	if st := b.click(`#mfa form[action="/mfa/totp/confirm"] button`); st != 200 {
 		t.Fatalf("confirm = %d", st)
 	}

@@ -43,8 +43,9 @@ func authenticatorCredentials(b *browser, id webauthn.AuthenticatorID) []*webaut
 }
 
 // addPasskeyInBrowser adds a passkey named name from the main page, as a
-// person would: type a name, "Add a passkey", "Create the passkey".
-func addPasskeyInBrowser(b *browser, name string) {
+// person would: type a name, "Add a passkey", type the current password,
+// "Create the passkey".
+func addPasskeyInBrowser(b *browser, name, password string) {
 	b.t.Helper()
 	if st := b.open("/main"); st != 200 {
 		b.t.Fatalf("/main = %d", st)
@@ -53,8 +54,9 @@ func addPasskeyInBrowser(b *browser, name string) {
 	if st := b.click("#passkey-add"); st != 200 {
 		b.t.Fatalf("Add a passkey: %d", st)
 	}
-	// The script asks the (virtual) authenticator and posts its answer;
-	// the finish form ends on /main.
+	b.fill("#passkey_password", password)
+	// The script asks the (virtual) authenticator and posts its answer
+	// with the password; the finish form ends on /main.
 	if st := b.click("#passkey-create"); st != 200 || b.path() != "/main" {
 		b.t.Fatalf("Create the passkey: %d on %s: %s", st, b.path(), b.text("main"))
 	}
@@ -71,7 +73,7 @@ func TestBrowserPasskey(t *testing.T) {
 	if st := b.register("alice", "correct horse battery"); st != 200 {
 		t.Fatalf("register: %d", st)
 	}
-	addPasskeyInBrowser(b, "Virtual key")
+	addPasskeyInBrowser(b, "Virtual key", "correct horse battery")
 	section := b.text("#passkeys")
 	if !strings.Contains(section, "Virtual key") || !strings.Contains(b.text(".messages"), "Your passkey has been added.") {
 		t.Fatalf("after adding, the passkey section reads %q", section)

@@ -177,8 +177,12 @@ func (s *server) handleEnrolForm() http.Handler {
 
 func (s *server) handleConfirmForm() http.Handler {
 	return s.signedInForm(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		codes, err := s.auth.ConfirmTOTP(r.Context(), p, r.PostForm.Get("code"))
-		s.renderMFA(w, r, p, err, &mfaView{RecoveryCodes: codes, ErrField: "code"})
+		codes, err := s.auth.ConfirmTOTP(r.Context(), p, r.PostForm.Get("code"), r.PostForm.Get("password"))
+		field := "code"
+		if gatehouse.ErrorCode(err) == gatehouse.ECREDENTIALS || err != nil && r.PostForm.Get("password") == "" {
+			field = "password"
+		}
+		s.renderMFA(w, r, p, err, &mfaView{RecoveryCodes: codes, ErrField: field})
 	})
 }
 

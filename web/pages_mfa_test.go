@@ -42,11 +42,21 @@ func TestPagesTOTP(t *testing.T) {
 		t.Fatalf("enrol: %d %s", p.StatusCode, p.Body)
 	}
 	secret := m[1]
-	p = c.submit("/main", "/mfa/totp/confirm", url.Values{"code": {"12"}})
+	p = c.submit("/main", "/mfa/totp/confirm", url.Values{"code": {"12"}, "password": {"correct horse"}})
 	if p.StatusCode != 401 || !strings.Contains(p.Body, "wrong or has already been used") || !strings.Contains(p.Body, secret) {
 		t.Fatalf("wrong confirm code: %d %s", p.StatusCode, p.Body)
 	}
 	p = c.submit("/main", "/mfa/totp/confirm", url.Values{"code": {code(secret)}})
+	if p.StatusCode != 400 || !strings.Contains(p.Body, secret) {
+		t.Fatalf("confirm without the password: %d %s", p.StatusCode, p.Body)
+	}
+	p = c.submit("/main", "/mfa/totp/confirm", url.Values{"code": {code(secret)}, "password": {"wrong horse"}})
+	if p.StatusCode != 401 || !strings.Contains(p.Body, "That password is wrong.") || !strings.Contains(p.Body, secret) ||
+		!strings.Contains(p.Body, `id="mfa_password" name="password" type="password" autocomplete="current-password" required
+            aria-invalid="true"`) {
+		t.Fatalf("confirm with a wrong password: %d %s", p.StatusCode, p.Body)
+	}
+	p = c.submit("/main", "/mfa/totp/confirm", url.Values{"code": {code(secret)}, "password": {"correct horse"}})
 	codes := codesRE.FindAllStringSubmatch(p.Body, -1)
 	if p.StatusCode != 200 || len(codes) != 10 || strings.Contains(p.Body, secret) {
 		t.Fatalf("confirm: %d, %d codes: %s", p.StatusCode, len(codes), p.Body)

@@ -62,10 +62,13 @@ func (s *server) passkeysFor(r *http.Request, p *auth.Principal, v *passkeysView
 // passkeyFailure shows the main page with a passkey form's error.
 func (s *server) passkeyFailure(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error) {
 	switch gatehouse.ErrorCode(err) {
-	case gatehouse.EMALFORMED, gatehouse.EINVALIDPASSKEY, gatehouse.ENOTFOUND:
+	case gatehouse.EMALFORMED, gatehouse.EINVALIDPASSKEY, gatehouse.ENOTFOUND, gatehouse.ECREDENTIALS:
 		msg := sentence(gatehouse.ErrorMessage(err))
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		switch gatehouse.ErrorCode(err) {
+		case gatehouse.ENOTFOUND:
 			msg = "That passkey does not exist any more."
+		case gatehouse.ECREDENTIALS:
+			msg = "That password is wrong."
 		}
 		s.renderMain(w, r, p, StatusOf(err), &pageData{Passkeys: &passkeysView{ErrorMsg: msg}})
 	default:
@@ -100,7 +103,7 @@ func (s *server) handlePasskeyFinishForm() http.Handler {
 			s.passkeyFailure(w, r, p, gatehouse.Errorf(gatehouse.EINVALIDPASSKEY, "the browser created no passkey"))
 			return
 		}
-		if _, err := s.auth.FinishPasskeyRegistration(r.Context(), p, r.PostForm.Get("name"), []byte(cred)); err != nil {
+		if _, err := s.auth.FinishPasskeyRegistration(r.Context(), p, r.PostForm.Get("name"), []byte(cred), "", r.PostForm.Get("password")); err != nil {
 			s.passkeyFailure(w, r, p, err)
 			return
 		}
@@ -122,7 +125,7 @@ func (s *server) handlePasskeyRenameForm() http.Handler {
 
 func (s *server) handlePasskeyDeleteForm() http.Handler {
 	return s.signedInForm(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		if err := s.auth.DeletePasskey(r.Context(), p, r.PathValue("id")); err != nil {
+		if err := s.auth.DeletePasskey(r.Context(), p, r.PathValue("id"), "", r.PostForm.Get("password")); err != nil {
 			s.passkeyFailure(w, r, p, err)
 			return
 		}

@@ -43,7 +43,15 @@ func TestPasskeyPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := csrfRE.FindStringSubmatch(p.Body)[1]
-	finish := url.Values{"csrf_token": {tok}, "name": {"Laptop"}, "credential": {string(cred)}}
+	finish := url.Values{"csrf_token": {tok}, "name": {"Laptop"}, "credential": {string(cred)}, "password": {"wrong password!"}}
+	if r := c.post("/passkeys/register/finish", finish, nil); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "That password is wrong.") {
+		t.Fatalf("finish with a wrong password: %d %s", r.StatusCode, r.Body)
+	}
+	finish.Del("password")
+	if r := c.post("/passkeys/register/finish", finish, nil); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("finish without the password: %d %s", r.StatusCode, r.Body)
+	}
+	finish.Set("password", "correct horse battery")
 
 	// Without the form's token, or from another site, it is refused.
 	noToken := url.Values{"name": {"Laptop"}, "credential": {string(cred)}}
@@ -84,10 +92,17 @@ func TestPasskeyPages(t *testing.T) {
 	}
 	mallory := env.client(t)
 	mallory.register("mallory", "correct horse battery")
-	if r := mallory.submit("/main", "/passkeys/"+id+"/delete", nil); r.StatusCode != http.StatusNotFound {
+	if r := mallory.submit("/main", "/passkeys/"+id+"/delete", url.Values{"password": {"correct horse battery"}}); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("mallory removing alice's passkey: %d", r.StatusCode)
 	}
-	if r := c.submit("/main", "/passkeys/"+id+"/delete", nil); r.StatusCode != http.StatusSeeOther {
+	if r := c.submit("/main", "/passkeys/"+id+"/delete", nil); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("delete without the password: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.submit("/main", "/passkeys/"+id+"/delete", url.Values{"password": {"wrong password!"}}); r.StatusCode != http.StatusUnauthorized ||
+		!strings.Contains(r.Body, "That password is wrong.") || !strings.Contains(r.Body, "Work laptop") {
+		t.Fatalf("delete with a wrong password: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.submit("/main", "/passkeys/"+id+"/delete", url.Values{"password": {"correct horse battery"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
 	}
 	if main := c.get("/main"); !strings.Contains(main.Body, "The passkey has been removed.") || strings.Contains(main.Body, "Work laptop") {

@@ -24,7 +24,7 @@ func TestCLIResetMFA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("enrol: %d %s: %v", r.status, r.raw, err)
 	}
-	if r := call(t, "POST", g.url+"/api/mfa/totp/confirm", p.access, map[string]string{"code": code}); r.status != 200 {
+	if r := call(t, "POST", g.url+"/api/mfa/totp/confirm", p.access, map[string]string{"code": code, "password": "alices password"}); r.status != 200 {
 		t.Fatalf("confirm: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, "login with TOTP on", call(t, "POST", g.url+"/api/login", "", map[string]string{"username": "alice", "password": "alices password"}), 403, "second_factor_required")

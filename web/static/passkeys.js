@@ -5,7 +5,7 @@
 // in data-form the form to post the answer with. On a click the script
 // asks the browser (navigator.credentials.create or get), puts the answer
 // as JSON in the form's hidden field (data-field, else "credential") and
-// submits the form,
+// submits the form with its other fields (the current password),
 // which carries its own CSRF token. The script calls no endpoint and sees
 // no token; the server checks everything.
 (function () {
@@ -80,6 +80,9 @@
       return;
     }
     var form = document.getElementById(button.getAttribute("data-form"));
+    // The form's own fields (the current password when adding a passkey)
+    // must be filled in before the browser is asked.
+    if (!form.reportValidity()) return;
     var options = JSON.parse(button.getAttribute("data-options")).publicKey;
     var ask = button.getAttribute("data-webauthn") === "create"
       ? navigator.credentials.create({ publicKey: creationOptions(options) })

@@ -1,0 +1,4 @@
+package auth
+
+// HashRecoveryCode lets the external tests store a known recovery code.
+var HashRecoveryCode = hashRecoveryCode
