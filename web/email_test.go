@@ -209,7 +209,7 @@ func TestEmailNeedsProof(t *testing.T) {
 		}
 		return s
 	}
-	if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code()}); r.status != 200 {
+	if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code(), "password": "alice password"}); r.status != 200 {
 		t.Fatalf("confirm: %d %s", r.status, r.raw)
 	}
 	c.Add(30 * time.Second)
@@ -254,7 +254,7 @@ func TestResetKeepsFactorLockout(t *testing.T) {
 			r := call(t, "POST", e.URL+"/api/mfa/totp", tok, nil)
 			secret := r.body["secret"].(string)
 			code, _ := auth.TOTPCode(secret, c.Now())
-			if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code}); r.status != 200 {
+			if r := call(t, "POST", e.URL+"/api/mfa/totp/confirm", tok, map[string]string{"code": code, "password": "old password"}); r.status != 200 {
 				t.Fatalf("confirm: %d %s", r.status, r.raw)
 			}
 			wrong := "000000"
