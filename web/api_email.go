@@ -64,21 +64,8 @@ func (s *server) writeAccount(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *server) handleDeleteEmail() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req reauthRequest
-		var code, password string
-		err := decode(w, r, &req, false)
-		if err == nil {
-			code, password, err = req.values()
-		}
-		if err == nil {
-			err = s.email.RemoveEmail(r.Context(), PrincipalFrom(r.Context()), code, password)
-		}
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return s.reauthed(func(r *http.Request, code, password string) error {
+		return s.email.RemoveEmail(r.Context(), PrincipalFrom(r.Context()), code, password)
 	})
 }
 

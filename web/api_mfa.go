@@ -206,6 +206,14 @@ func (q *reauthRequest) values() (code, password string, err error) {
 }
 
 func (s *server) handleDisableTOTP() http.Handler {
+	return s.reauthed(func(r *http.Request, code, password string) error {
+		return s.auth.DisableTOTP(r.Context(), PrincipalFrom(r.Context()), code, password)
+	})
+}
+
+// reauthed answers 204 once act succeeds with the body's fresh proof of
+// the user, one of {"code"} and {"password"}: the removals that need one.
+func (s *server) reauthed(act func(r *http.Request, code, password string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req reauthRequest
 		var code, password string
@@ -214,7 +222,7 @@ func (s *server) handleDisableTOTP() http.Handler {
 			code, password, err = req.values()
 		}
 		if err == nil {
-			err = s.auth.DisableTOTP(r.Context(), PrincipalFrom(r.Context()), code, password)
+			err = act(r, code, password)
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)

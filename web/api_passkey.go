@@ -133,21 +133,8 @@ func (s *server) handleRenamePasskey() http.Handler {
 // handleDeletePasskey takes one of {"password"} and {"code"} (a fresh
 // TOTP code), as DELETE /api/mfa/totp does.
 func (s *server) handleDeletePasskey() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req reauthRequest
-		var code, password string
-		err := decode(w, r, &req, false)
-		if err == nil {
-			code, password, err = req.values()
-		}
-		if err == nil {
-			err = s.auth.DeletePasskey(r.Context(), PrincipalFrom(r.Context()), r.PathValue("id"), code, password)
-		}
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return s.reauthed(func(r *http.Request, code, password string) error {
+		return s.auth.DeletePasskey(r.Context(), PrincipalFrom(r.Context()), r.PathValue("id"), code, password)
 	})
 }
 
